@@ -1,0 +1,47 @@
+# `make run` sets up and serves; `make test` sets up and runs the whole suite (what CI runs).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test install lint typecheck index bench eval clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first and exactly pinned: the resolver must not reach for a CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+index: $(STAMP)
+	$(BIN)/rag ingest
+
+run: $(STAMP)
+	$(BIN)/rag ingest
+	$(BIN)/rag serve
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check rag api evals tests
+	$(BIN)/mypy
+
+eval: $(TEST_STAMP)
+	$(BIN)/rag eval --compare --report evals/reports/golden
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m evals.bench.latency
+
+clean:
+	rm -rf $(VENV) index/chroma.sqlite3 index/*/

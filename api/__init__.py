@@ -1,0 +1,1 @@
+"""The HTTP face of the service: FastAPI routes, streaming, chat, Slack and the chat page."""

@@ -1,0 +1,44 @@
+"""The FastAPI application factory. Heavy objects (model, store, retriever) are made once, in `lifespan`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import health, query
+from rag import __version__
+from rag.errors import RagError
+from rag.service import QAService
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
+    """Build the app for `settings` (read from the environment when omitted)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.service = service or QAService(settings)
+        try:
+            app.state.service.load()
+        except RagError as exc:
+            # Serve anyway: /readyz reports why, and the index is picked up once it exists.
+            log.warning("starting without an index: %s", exc)
+        yield
+
+    app = FastAPI(
+        title="AI Engineer hiring guide — answers with citations",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(query.router)
+    return app

@@ -1,0 +1,31 @@
+"""`POST /v1/query` and `POST /v1/retrieve`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import ServiceDep
+from api.schemas import ErrorResponse, QueryRequest, QueryResponse, RetrieveRequest, RetrieveResponse
+from rag.models import answer_payload, retrieved_payload
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+    503: {"model": ErrorResponse},
+}
+
+router = APIRouter(prefix="/v1", responses=ERRORS)
+
+
+@router.post("/query", response_model=QueryResponse, summary="Answer a question with citations")
+def query(body: QueryRequest, service: ServiceDep) -> dict[str, object]:
+    answer = service.ask(body.question, body.top_k)
+    return answer_payload(answer)
+
+
+@router.post("/retrieve", response_model=RetrieveResponse, summary="The ranked chunks for a query")
+def retrieve(body: RetrieveRequest, service: ServiceDep) -> dict[str, object]:
+    results = service.retrieve(body.query, body.top_k)
+    return {"results": [retrieved_payload(r) for r in results]}

@@ -1,0 +1,160 @@
+"""Where a question is answered: choose the sentences, bullets or rows of the guide that answer it,
+quote each with exact offsets and follow it with its `[n]` — or abstain when the guide does not
+cover the question. No text is generated; every word of substance is the guide's own."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.models import Answer, Chunk, Citation, RetrievedChunk
+from rag.sentences import split_sentences
+from rag.text import content_terms
+
+DEFAULT_THRESHOLD = 0.35
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    max_citations: int = 3
+    # A further chunk joins the answer when it is nearly as good as the best one.
+    follow_ratio: float = 0.85
+    # Short units are quoted whole; longer ones are cut to their best sentence.
+    whole_unit_words: int = 45
+
+
+def load_threshold(path: Path, override: float | None = None) -> float:
+    """The abstention threshold: an explicit setting, else what calibration wrote, else the default."""
+    if override is not None:
+        return override
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_THRESHOLD
+
+
+@dataclass(frozen=True)
+class Quote:
+    chunk: Chunk
+    start: int
+    end: int
+    score: float
+
+    @property
+    def text(self) -> str:
+        offset = self.start - self.chunk.start
+        return self.chunk.text[offset : offset + self.end - self.start]
+
+
+def answer_span(chunk: Chunk) -> tuple[int, int]:
+    """For a question/answer pair the answer is what to quote; otherwise the whole chunk."""
+    if chunk.kind == "qa":
+        split = re.search(r"\?\s*\n\s*", chunk.text)
+        if split:
+            return chunk.start + split.end(), chunk.end
+    return chunk.start, chunk.end
+
+
+def candidate_quotes(chunk: Chunk, whole_unit_words: int) -> list[tuple[int, int]]:
+    start, end = answer_span(chunk)
+    body = chunk.text[start - chunk.start : end - chunk.start]
+    if len(body.split()) <= whole_unit_words:
+        return [(start, end)]
+    return [(start + s, start + e) for s, e in split_sentences(body)]
+
+
+def relevance(question_vector: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    return vectors @ question_vector
+
+
+class ExtractiveAnswerer:
+    """Quotes the guide. Abstains when the best evidence is less similar than the calibrated threshold."""
+
+    name = "extractive"
+
+    def __init__(self, embed_model: BaseEmbedding, threshold: float, config: AnswerConfig | None = None) -> None:
+        self.embed_model = embed_model
+        self.threshold = threshold
+        self.config = config or AnswerConfig()
+
+    def confidence(self, retrieved: Sequence[RetrievedChunk]) -> float:
+        """How well the guide covers the question: the best dense similarity among the retrieved chunks."""
+        return max((r.dense_score for r in retrieved), default=0.0)
+
+    def compose(self, query_id: str, question: str, dense_question: str, retrieved: Sequence[RetrievedChunk]) -> Answer:
+        if not retrieved or self.confidence(retrieved) < self.threshold:
+            return abstention(query_id, question, retrieved)
+        chosen = self.choose_chunks(retrieved)
+        quotes = self.best_quotes(dense_question or question, chosen)
+        citations: list[Citation] = []
+        lines: list[str] = []
+        for n, quote in enumerate(quotes, start=1):
+            chunk = quote.chunk
+            citations.append(
+                Citation(n, chunk.chunk_id, chunk.source, chunk.section_path, quote.text, quote.start, quote.end, round(quote.score, 4))
+            )
+            lines.append(f"{lead_in(chunk)}{quote.text} [{n}]")
+        return Answer(query_id, question, "\n".join(lines), True, citations, list(retrieved))
+
+    def choose_chunks(self, retrieved: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
+        best = retrieved[0].score
+        chosen = [retrieved[0]]
+        for candidate in retrieved[1 : self.config.max_citations]:
+            if candidate.score >= self.config.follow_ratio * best:
+                chosen.append(candidate)
+        return chosen
+
+    def best_quotes(self, question: str, chosen: list[RetrievedChunk]) -> list[Quote]:
+        """The best sentence (or whole short unit) of each chosen chunk."""
+        spans = [(r, candidate_quotes(r.chunk, self.config.whole_unit_words)) for r in chosen]
+        needs_ranking = [(r, s) for r, s in spans if len(s) > 1]
+        ranked: dict[str, tuple[int, int]] = {}
+        if needs_ranking:
+            question_vector = np.asarray(self.embed_model.get_query_embedding(question))
+            texts = [r.chunk.text[s - r.chunk.start : e - r.chunk.start] for r, group in needs_ranking for s, e in group]
+            vectors = np.asarray(self.embed_model.get_text_embedding_batch(texts))
+            scores = relevance(question_vector, vectors)
+            terms = set(content_terms(question))
+            offset = 0
+            for r, group in needs_ranking:
+                part = scores[offset : offset + len(group)]
+                lexical = [len(terms & set(content_terms(texts[offset + i]))) for i in range(len(group))]
+                offset += len(group)
+                best = max(range(len(group)), key=lambda i: (part[i] + 0.05 * lexical[i], -i))
+                ranked[r.chunk.chunk_id] = group[best]
+        quotes = []
+        for r, group in spans:
+            start, end = ranked.get(r.chunk.chunk_id, group[0])
+            quotes.append(Quote(r.chunk, start, end, r.score))
+        return quotes
+
+
+def lead_in(chunk: Chunk) -> str:
+    """Bullets and table rows read as answers only with the heading they sit under."""
+    if chunk.kind in ("bullet", "table_row") and chunk.section:
+        return f"{chunk.section[-1]}: "
+    return ""
+
+
+def closest_sections(retrieved: Sequence[RetrievedChunk], limit: int = 3) -> list[str]:
+    sections: list[str] = []
+    for r in retrieved:
+        if r.chunk.section_path and r.chunk.section_path not in sections:
+            sections.append(r.chunk.section_path)
+        if len(sections) == limit:
+            break
+    return sections
+
+
+def abstention(query_id: str, question: str, retrieved: Sequence[RetrievedChunk]) -> Answer:
+    sections = closest_sections(retrieved)
+    message = "The guide does not cover that."
+    if sections:
+        message += " The closest sections are: " + "; ".join(sections) + "."
+    return Answer(query_id, question, message, False, [], list(retrieved))

@@ -1,0 +1,157 @@
+"""The `rag` command: ingest, ask, retrieve, eval, serve. Errors end in one line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.embedding import load_embed_model
+    from rag.ingest import ingest
+
+    corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
+    report = ingest(
+        settings,
+        load_embed_model(settings.embed_model),
+        corpus_dir=corpus,
+        rebuild=args.rebuild,
+        show_progress=sys.stderr.isatty(),
+        on_stage=lambda stage: print(f"... {stage}", file=sys.stderr),
+    )
+    print(report.summary())
+    return 0
+
+
+def _service(settings: Settings):  # type: ignore[no-untyped-def]
+    from rag.service import QAService
+
+    service = QAService(settings)
+    service.load()
+    return service
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.models import answer_payload
+
+    service = _service(settings)
+    answer = service.ask(args.question, args.top_k)
+    if args.json:
+        print(json.dumps(answer_payload(answer), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.answer)
+    for c in answer.citations:
+        print(f"\n[{c.n}] {c.section} ({c.source}:{c.start}-{c.end})\n    \"{c.quote}\"")
+    return 0
+
+
+def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.models import retrieved_payload
+
+    service = _service(settings)
+    results = service.retrieve(args.query, args.top_k)
+    if args.json:
+        print(json.dumps({"results": [retrieved_payload(r) for r in results]}, ensure_ascii=False, indent=2))
+        return 0
+    for rank, r in enumerate(results, start=1):
+        print(f"{rank}. [{r.score:.4f}] {r.chunk.section_path}\n   {r.chunk.text}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.cli import run_eval
+
+    return run_eval(args, settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Answers from the AI Engineer hiring guide, with citations.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="build or refresh the index from the corpus")
+    ingest.add_argument("--corpus", help="corpus folder (default: RAG_CORPUS_DIR)")
+    ingest.add_argument("--rebuild", action="store_true", help="re-embed everything into a fresh index")
+    ingest.set_defaults(run=cmd_ingest)
+
+    ask = commands.add_parser("ask", help="answer a question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the /v1/query response object")
+    ask.add_argument("--top-k", type=positive_int, default=None)
+    ask.set_defaults(run=cmd_ask)
+
+    retrieve = commands.add_parser("retrieve", help="show the ranked chunks for a query")
+    retrieve.add_argument("query")
+    retrieve.add_argument("--json", action="store_true", help="print the /v1/retrieve response object")
+    retrieve.add_argument("--top-k", type=positive_int, default=None)
+    retrieve.set_defaults(run=cmd_retrieve)
+
+    evaluate = commands.add_parser("eval", help="measure retrieval and answer quality on a dataset")
+    evaluate.add_argument("--dataset", default=None, help="JSONL dataset (default: evals/golden.jsonl)")
+    evaluate.add_argument("--k", default="1,3,5,10", help="cut-offs, comma-separated")
+    evaluate.add_argument("--json", dest="json_out", default=None, help="write all results as JSON here")
+    evaluate.add_argument("--report", default=None, help="write a Markdown report and plots into this folder")
+    evaluate.add_argument("--compare", action="store_true", help="also run the llama-index default baselines")
+    evaluate.add_argument("--calibrate", action="store_true", help="choose and save the abstention threshold")
+    evaluate.add_argument("--split", default=None, help="only questions of this split (e.g. tune, heldout)")
+    evaluate.set_defaults(run=cmd_eval)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API, chat page and Slack endpoint")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=positive_int, default=None)
+    serve.add_argument("--workers", type=positive_int, default=1)
+    serve.set_defaults(run=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    run: Callable[[argparse.Namespace, Settings], int] = args.run
+    try:
+        settings = Settings()
+        return run(args, settings)
+    except RagError as exc:
+        print(f"rag {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"rag {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, not a traceback
+        print(f"rag {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

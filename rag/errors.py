@@ -1,0 +1,37 @@
+"""Errors of the domain. The API maps them to status codes in one place, the CLI to one-line messages."""
+
+
+class RagError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    code = "rag_error"
+
+
+class InvalidQuestion(RagError):
+    """The caller's question or parameters cannot be answered as given."""
+
+    code = "invalid_request"
+
+
+class IndexMissing(RagError):
+    """No index has been built yet (or it was removed)."""
+
+    code = "index_missing"
+
+
+class IndexUnavailable(RagError):
+    """The index exists but cannot be reached or read (Chroma server down, corrupt store)."""
+
+    code = "index_unavailable"
+
+
+class CorpusError(RagError):
+    """The corpus folder is missing or holds nothing that can be indexed."""
+
+    code = "corpus_error"
+
+
+class ConfigurationError(RagError):
+    """A setting is missing or inconsistent."""
+
+    code = "configuration_error"

@@ -1,0 +1,84 @@
+"""Deterministic follow-up resolution: "And in Seattle?" after "What do AI engineers earn in Austin?"
+becomes "What do AI engineers earn in Seattle?" — the subject of the earlier turn is carried into an
+elliptical follow-up, and a value that replaces one of the same kind (a city for a city, a level for
+a level) pushes the old value out.
+
+Which values are "of the same kind" comes from the guide's structure, not from a list: the first
+words of the rows of one table (the cities), and the headings that are siblings under one parent
+(entry, mid-level, senior) form slots. Domain synonyms map "juniors" onto "entry level".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+from rag.lexicon import SynonymGroup, expand_terms
+from rag.models import Chunk
+from rag.text import content_terms, raw_words, stem
+
+CONNECTIVE = re.compile(
+    r"^\s*(?:(?:and|but|or|so|also|ok|okay)\b[\s,]*)?(?:(?:what|how)\s+about|what\s+of|same\s+(?:for|in|at)|and)?\s*",
+    re.IGNORECASE,
+)
+STARTS_WITH_CONNECTIVE = re.compile(r"^\s*(?:and|or|also|what\s+about|how\s+about|what\s+of|same\s+(?:for|in|at))\b", re.I)
+MAX_ELLIPTICAL_TERMS = 3
+
+Slots = dict[str, int]  # stemmed term -> slot number
+
+
+def slot_vocabulary(chunks: Sequence[Chunk]) -> Slots:
+    """Terms that name alternatives of one kind: table-row labels of one table, sibling headings."""
+    groups: dict[tuple[str, ...], dict[str, set[str]]] = defaultdict(dict)
+    for chunk in chunks:
+        if chunk.kind == "table_row":
+            label = re.split(r"[$\d]", chunk.text, maxsplit=1)[0]
+            key = ("table", chunk.source, chunk.section_path, chunk.context)
+            groups[key][label] = set(content_terms(label))
+        for depth in range(1, len(chunk.section)):
+            key = ("heading", chunk.source, *chunk.section[:depth])
+            groups[key][chunk.section[depth]] = set(content_terms(chunk.section[depth]))
+    slots: Slots = {}
+    for number, members in enumerate(groups.values()):
+        if len(members) < 2:
+            continue
+        # A term most members share ("level", "questions") names the kind, not one alternative.
+        counts: dict[str, int] = defaultdict(int)
+        for terms in members.values():
+            for term in terms:
+                counts[term] += 1
+        for term, count in counts.items():
+            if count <= len(members) // 2:
+                slots.setdefault(term, number)
+    return slots
+
+
+def is_elliptical(question: str) -> bool:
+    return bool(STARTS_WITH_CONNECTIVE.match(question)) or len(content_terms(question)) <= MAX_ELLIPTICAL_TERMS - 1
+
+
+def resolve_followup(
+    question: str,
+    history: Sequence[str],
+    slots: Slots | None = None,
+    synonyms: tuple[SynonymGroup, ...] = (),
+) -> str:
+    """The question to search for: `question` itself, or the previous turn rewritten with its new values."""
+    if not history or not is_elliptical(question):
+        return question
+    previous = history[-1]
+    tail = CONNECTIVE.sub("", question).strip().rstrip("?").strip()
+    if not tail:
+        return previous
+    tail_terms = content_terms(tail)
+    tail_terms += expand_terms(tail_terms, synonyms)
+    replaced = {slots[t] for t in tail_terms if slots and t in slots}
+    kept = []
+    for word in raw_words(previous):
+        term = stem(word)
+        word_slots = {slots[t] for t in [term, *expand_terms([term], synonyms)] if slots and t in slots}
+        if word_slots & replaced:
+            continue
+        kept.append(word)
+    return f"{' '.join(kept)} {tail}".strip()

@@ -1,0 +1,121 @@
+"""Build or refresh the index from the corpus: only new text is embedded, and the result is
+written to a fresh collection that becomes active in one step."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.chunking import chunk_documents
+from rag.documents import load_documents
+from rag.errors import CorpusError, IndexUnavailable, RagError
+from rag.models import Chunk
+from rag.settings import Settings
+from rag.store import ChunkStore, connect, where
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".ingest.lock"
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    embedded: int
+    collection: str
+    switched: bool
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{self.unchanged} unchanged ({self.embedded} embedded; index {self.collection})"
+        )
+
+
+@contextmanager
+def ingest_lock(settings: Settings) -> Iterator[None]:
+    """One ingest at a time per index folder; a second one refuses at once instead of interleaving."""
+    if settings.chroma_host:
+        yield
+        return
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    path = Path(settings.index_dir) / LOCK_FILE
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RagError(f"another `rag ingest` is running on {settings.index_dir}; try again when it ends") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def same_placement(a: Chunk, b: Chunk) -> bool:
+    return (a.start, a.end, a.section, a.kind, a.text, a.context) == (b.start, b.end, b.section, b.kind, b.text, b.context)
+
+
+def ingest(
+    settings: Settings,
+    embed_model: BaseEmbedding,
+    corpus_dir: Path | None = None,
+    rebuild: bool = False,
+    show_progress: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> IngestReport:
+    """Bring the index in line with the corpus. Unchanged chunks keep their stored embeddings."""
+    corpus = corpus_dir or settings.corpus_dir
+    documents = load_documents(corpus)
+    chunks = chunk_documents(documents)
+    if not chunks:
+        raise CorpusError(f"nothing to index in {corpus}: no readable .txt, .md or .html file with text")
+    stage = on_stage or (lambda _: None)
+    with ingest_lock(settings):
+        store = ChunkStore(connect(settings), where(settings))
+        try:
+            active = store.active_version()
+            stored: dict[str, Chunk] = {}
+            if active and not rebuild:
+                stored = store.stored_chunks(store.collection(active.collection))
+        except RagError:
+            if not rebuild:
+                raise
+            active, stored = None, {}
+        wanted = {c.chunk_id: c for c in chunks}
+        added = [c for cid, c in wanted.items() if cid not in stored]
+        kept = [c for cid, c in wanted.items() if cid in stored]
+        updated = [c for c in kept if not same_placement(c, stored[c.chunk_id])]
+        removed = [cid for cid in stored if cid not in wanted]
+        unchanged = len(kept) - len(updated)
+        if active and not rebuild and not added and not updated and not removed:
+            return IngestReport(0, 0, 0, unchanged, 0, active.collection, switched=False)
+
+        try:
+            stage("embedding")
+            embeddings = store.embeddings_of(store.collection(active.collection), [c.chunk_id for c in kept]) if kept else {}
+            to_embed = [c for c in wanted.values() if c.chunk_id not in embeddings]
+            vectors = embed_model.get_text_embedding_batch([c.index_text for c in to_embed], show_progress=show_progress)
+            embeddings.update({c.chunk_id: v for c, v in zip(to_embed, vectors)})
+            stage("writing")
+            collection = store.new_collection()
+            store.write(collection, list(wanted.values()), embeddings)
+            stage("switching")
+            store.activate(collection, active.collection if active else None, str(getattr(embed_model, "model_name", "")))
+            store.drop_stale({collection.name, active.collection} if active else {collection.name})
+        except RagError:
+            raise
+        except Exception as exc:
+            raise IndexUnavailable(f"ingest failed writing to the {where(settings)}: {exc}") from exc
+        log.info("index switched to %s", collection.name)
+        return IngestReport(
+            len(added), len(updated), len(removed), unchanged, len(to_embed), collection.name, switched=True
+        )

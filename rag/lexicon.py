@@ -1,0 +1,72 @@
+"""Query vocabulary: domain synonyms from a data file, and terms too common in the corpus to inform.
+
+Words that nearly every chunk and question share ("AI engineer" in a guide about AI engineers)
+carry no information but dominate a small embedder's similarity; they are found by document
+frequency over the indexed chunks, not listed by hand.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rag.text import content_terms, raw_words
+
+SYNONYMS_FILE = Path(__file__).parent / "data" / "synonyms.txt"
+
+
+@dataclass(frozen=True)
+class SynonymGroup:
+    phrases: tuple[tuple[str, ...], ...]  # each phrase as stemmed terms
+
+    def matched_in(self, terms: list[str]) -> tuple[str, ...] | None:
+        for phrase in self.phrases:
+            n = len(phrase)
+            if any(tuple(terms[i : i + n]) == phrase for i in range(len(terms) - n + 1)):
+                return phrase
+        return None
+
+
+@lru_cache(maxsize=4)
+def load_synonyms(path: Path = SYNONYMS_FILE) -> tuple[SynonymGroup, ...]:
+    groups = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        phrases = tuple(tuple(content_terms(p)) for p in line.split(",") if content_terms(p))
+        if len(phrases) > 1:
+            groups.append(SynonymGroup(phrases))
+    return tuple(groups)
+
+
+def expand_terms(terms: list[str], groups: tuple[SynonymGroup, ...]) -> list[str]:
+    """Terms of the other phrases of every group the query touches (not already in the query)."""
+    present = set(terms)
+    extra: list[str] = []
+    for group in groups:
+        if group.matched_in(terms) is None:
+            continue
+        for phrase in group.phrases:
+            extra.extend(t for t in phrase if t not in present and t not in extra)
+    return extra
+
+
+def common_terms(texts: list[str], min_share: float = 0.3, min_docs: int = 20) -> frozenset[str]:
+    """Stemmed terms in at least `min_share` of the texts (and in enough of them to be sure)."""
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update(set(content_terms(text)))
+    floor = max(min_docs, int(min_share * len(texts)))
+    return frozenset(term for term, n in df.items() if n >= floor)
+
+
+def strip_common_words(question: str, common: frozenset[str]) -> str:
+    """The question without words whose stems are corpus-common; the question itself if nothing else is left."""
+    from rag.text import stem
+
+    kept = [w for w in raw_words(question) if stem(w) not in common]
+    informative = [w for w in kept if content_terms(w)]
+    return " ".join(kept) if informative else question

@@ -1,0 +1,100 @@
+"""Plain data passed between layers: a chunk of the guide, a retrieved chunk, a citation, an answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ChunkKind = Literal["paragraph", "bullet", "table_row", "qa", "heading"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A unit of the guide that answers a question on its own; `text` is verbatim `source_text[start:end]`."""
+
+    chunk_id: str
+    source: str
+    section: tuple[str, ...]
+    kind: ChunkKind
+    text: str
+    start: int
+    end: int
+    # Extra words that give the unit its meaning out of context (a table's header), never quoted.
+    context: str = ""
+
+    @property
+    def section_path(self) -> str:
+        return " > ".join(self.section)
+
+    @property
+    def index_text(self) -> str:
+        """What gets embedded and indexed for BM25: the heading path and context, then the verbatim text."""
+        parts = [self.section_path, self.context, self.text]
+        return "\n".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    chunk: Chunk
+    score: float
+    dense_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    source: str
+    section: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    query_id: str
+    question: str
+    answer: str
+    answerable: bool
+    citations: list[Citation] = field(default_factory=list)
+    retrieved: list[RetrievedChunk] = field(default_factory=list)
+    # The question as it was searched (after follow-up resolution), for logs and evaluation.
+    resolved_question: str = ""
+
+
+def citation_payload(citation: Citation) -> dict[str, object]:
+    return {
+        "n": citation.n,
+        "chunk_id": citation.chunk_id,
+        "source": citation.source,
+        "section": citation.section,
+        "quote": citation.quote,
+        "start": citation.start,
+        "end": citation.end,
+        "score": citation.score,
+    }
+
+
+def answer_payload(answer: Answer) -> dict[str, object]:
+    """The contract's `/v1/query` response object (also what `rag ask --json` prints)."""
+    return {
+        "query_id": answer.query_id,
+        "answer": answer.answer,
+        "answerable": answer.answerable,
+        "citations": [citation_payload(c) for c in answer.citations],
+    }
+
+
+def retrieved_payload(result: RetrievedChunk) -> dict[str, object]:
+    chunk = result.chunk
+    return {
+        "chunk_id": chunk.chunk_id,
+        "source": chunk.source,
+        "section": chunk.section_path,
+        "text": chunk.text,
+        "start": chunk.start,
+        "end": chunk.end,
+        "score": round(result.score, 6),
+    }

@@ -1,0 +1,153 @@
+"""Hybrid retrieval: dense similarity from Chroma and BM25 over the same chunks, fused by weighted
+reciprocal rank, written as a llama-index retriever so it composes with llama-index tooling."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.types import VectorStoreQuery
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from rag.followup import slot_vocabulary
+from rag.lexicon import SynonymGroup, common_terms, expand_terms, load_synonyms, strip_common_words
+from rag.models import Chunk, RetrievedChunk
+from rag.text import content_terms
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Knobs measured by the evaluation harness; defaults are what won there."""
+
+    candidates: int = 30  # depth of each list before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    strip_common: bool = True
+    common_share: float = 0.25
+    synonyms: bool = True
+    synonym_weight: float = 0.4
+    section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
+    k1: float = 1.2
+    b: float = 0.75
+
+
+@dataclass
+class BM25Index:
+    """Okapi BM25 with two fields (quoted text, heading context) and weighted query terms."""
+
+    chunks: list[Chunk]
+    config: RetrievalConfig
+    postings: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    idf: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        tf_docs: list[Counter[str]] = []
+        for chunk in self.chunks:
+            tf: Counter[str] = Counter()
+            for term in content_terms(chunk.text):
+                tf[term] += 1.0
+            for term in content_terms(" ".join([chunk.section_path, chunk.context])):
+                tf[term] += self.config.section_weight
+            tf_docs.append(tf)
+        lengths = [sum(tf.values()) for tf in tf_docs]
+        average = sum(lengths) / max(len(lengths), 1) or 1.0
+        df: Counter[str] = Counter()
+        for tf in tf_docs:
+            df.update(tf.keys())
+        n = len(self.chunks)
+        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        k1, b = self.config.k1, self.config.b
+        for i, tf in enumerate(tf_docs):
+            norm = k1 * (1 - b + b * lengths[i] / average)
+            for term, freq in tf.items():
+                postings[term].append((i, freq * (k1 + 1) / (freq + norm)))
+        self.postings = dict(postings)
+
+    def scores(self, weighted_terms: dict[str, float]) -> dict[int, float]:
+        totals: dict[int, float] = defaultdict(float)
+        for term, weight in weighted_terms.items():
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for doc, part in self.postings[term]:
+                totals[doc] += weight * idf * part
+        return totals
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense (Chroma) + BM25, fused with weighted reciprocal-rank fusion."""
+
+    def __init__(
+        self,
+        vector_store: ChromaVectorStore,
+        chunks: list[Chunk],
+        embed_model: BaseEmbedding,
+        config: RetrievalConfig | None = None,
+        top_k: int = 5,
+    ) -> None:
+        super().__init__()
+        self.config = config or RetrievalConfig()
+        self.vector_store = vector_store
+        self.chunks = chunks
+        self.by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self.embed_model = embed_model
+        self.top_k = top_k
+        self.bm25 = BM25Index(chunks, self.config)
+        self.common = common_terms([c.text for c in chunks], self.config.common_share) if self.config.strip_common else frozenset()
+        self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
+        self.slots = slot_vocabulary(chunks)
+
+    # -- the llama-index interface -------------------------------------------------------------
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [
+            NodeWithScore(node=TextNode(id_=r.chunk.chunk_id, text=r.chunk.text, metadata={"section": r.chunk.section_path, "source": r.chunk.source}), score=r.score)
+            for r in self.search(query_bundle.query_str, self.top_k)
+        ]
+
+    # -- the project's interface ---------------------------------------------------------------
+    def dense_query_text(self, question: str) -> str:
+        return strip_common_words(question, self.common) if self.config.strip_common else question
+
+    def dense_ranking(self, question: str, depth: int) -> list[tuple[int, float]]:
+        vector = self.embed_model.get_query_embedding(self.dense_query_text(question))
+        result = self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=depth))
+        ranking = []
+        for node_id, similarity in zip(result.ids or [], result.similarities or []):
+            index = self.by_id.get(node_id)
+            if index is not None:
+                # ChromaVectorStore reports exp(-distance); the cosine is 1 - distance.
+                ranking.append((index, 1.0 + math.log(max(similarity, 1e-12))))
+        return ranking
+
+    def query_terms(self, question: str) -> dict[str, float]:
+        terms = content_terms(question)
+        weights: dict[str, float] = {}
+        for term in terms:
+            weights[term] = weights.get(term, 0.0) + 1.0
+        if self.synonyms:
+            for term in expand_terms(terms, self.synonyms):
+                weights.setdefault(term, self.config.synonym_weight)
+        return weights
+
+    def bm25_ranking(self, question: str, depth: int) -> list[tuple[int, float]]:
+        scores = self.bm25.scores(self.query_terms(question))
+        return sorted(scores.items(), key=lambda item: -item[1])[:depth]
+
+    def search(self, question: str, top_k: int) -> list[RetrievedChunk]:
+        """The `top_k` best chunks, fused score first; each carries its dense cosine for abstention."""
+        depth = max(self.config.candidates, top_k)
+        dense = self.dense_ranking(question, depth)
+        lexical = self.bm25_ranking(question, depth)
+        fused: dict[int, float] = defaultdict(float)
+        for weight, ranking in ((self.config.dense_weight, dense), (self.config.bm25_weight, lexical)):
+            for rank, (index, _) in enumerate(ranking):
+                fused[index] += weight / (self.config.rrf_k + rank + 1)
+        cosine = dict(dense)
+        order = sorted(fused, key=lambda i: -fused[i])[:top_k]
+        return [RetrievedChunk(self.chunks[i], fused[i], cosine.get(i, 0.0)) for i in order]

@@ -1,0 +1,139 @@
+"""The question-answering service the CLI, the HTTP API and Slack all call: it holds the model,
+the store and the retriever, validates input, and moves to a new index version when one appears."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from rag.answering import ExtractiveAnswerer, load_threshold
+from rag.embedding import load_embed_model
+from rag.errors import IndexUnavailable, InvalidQuestion, RagError
+from rag.followup import resolve_followup
+from rag.models import Answer, RetrievedChunk
+from rag.retrieval import HybridRetriever, RetrievalConfig
+from rag.settings import Settings
+from rag.store import ChunkStore, connect, where
+
+# How often a serving process looks for a newer index version written by `rag ingest`.
+VERSION_CHECK_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    version: str
+    retriever: HybridRetriever
+    chunk_count: int
+
+
+class QAService:
+    """Answers questions from the active index; safe to share between threads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embed_model: BaseEmbedding | None = None,
+        retrieval_config: RetrievalConfig | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embed_model = embed_model or load_embed_model(settings.embed_model)
+        self.retrieval_config = retrieval_config or RetrievalConfig()
+        self.answerer = ExtractiveAnswerer(
+            self.embed_model, load_threshold(settings.threshold_file, settings.abstain_threshold)
+        )
+        self._lock = threading.Lock()
+        self._index: LoadedIndex | None = None
+        self._checked_at = 0.0
+
+    # -- index lifecycle -----------------------------------------------------------------------
+    def _store(self) -> ChunkStore:
+        return ChunkStore(connect(self.settings), where(self.settings))
+
+    def load(self) -> LoadedIndex:
+        """Open the active index version (raises IndexMissing / IndexUnavailable)."""
+        store = self._store()
+        version = store.require_active()
+        collection = store.collection(version.collection)
+        try:
+            chunks = sorted(store.stored_chunks(collection).values(), key=lambda c: (c.source, c.start))
+        except Exception as exc:
+            raise IndexUnavailable(f"index {version.collection} cannot be read: {exc}") from exc
+        retriever = HybridRetriever(
+            ChromaVectorStore(chroma_collection=collection), chunks, self.embed_model, self.retrieval_config
+        )
+        loaded = LoadedIndex(version.collection, retriever, len(chunks))
+        with self._lock:
+            self._index = loaded
+            self._checked_at = time.monotonic()
+        return loaded
+
+    def index(self) -> LoadedIndex:
+        """The loaded index, reloaded when `rag ingest` has switched to a new version."""
+        current = self._index
+        if current is None:
+            return self.load()
+        if time.monotonic() - self._checked_at >= VERSION_CHECK_SECONDS:
+            self._checked_at = time.monotonic()
+            try:
+                active = self._store().active_version()
+            except RagError:
+                return current  # keep serving what we have; readiness reports the outage
+            if active and active.collection != current.version:
+                return self.load()
+        return current
+
+    def readiness(self) -> tuple[bool, str]:
+        try:
+            loaded = self.index()
+            loaded.retriever.dense_ranking("readiness probe", 1)
+        except RagError as exc:
+            return False, str(exc)
+        except Exception as exc:  # a store that fails in an unforeseen way is still "not ready", with why
+            return False, f"index not queryable: {exc}"
+        return True, f"index {loaded.version} with {loaded.chunk_count} chunks"
+
+    # -- questions -----------------------------------------------------------------------------
+    def check_question(self, question: object, field: str = "question") -> str:
+        if not isinstance(question, str):
+            raise InvalidQuestion(f"{field} must be a string")
+        cleaned = question.strip()
+        if not cleaned:
+            raise InvalidQuestion(f"{field} must not be empty")
+        if len(cleaned) > self.settings.max_question_chars:
+            raise InvalidQuestion(f"{field} is longer than {self.settings.max_question_chars} characters")
+        return cleaned
+
+    def check_top_k(self, top_k: int | None) -> int:
+        if top_k is None:
+            return self.settings.top_k
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1 or top_k > self.settings.max_top_k:
+            raise InvalidQuestion(f"top_k must be between 1 and {self.settings.max_top_k}, got {top_k}")
+        return top_k
+
+    def retrieve(self, query: str, top_k: int | None = None) -> list[RetrievedChunk]:
+        query = self.check_question(query, "query")
+        k = self.check_top_k(top_k)
+        try:
+            return self.index().retriever.search(query, k)
+        except RagError:
+            raise
+        except Exception as exc:
+            raise IndexUnavailable(f"the index cannot be queried ({where(self.settings)}): {exc}") from exc
+
+    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Answer:
+        """Answer `question`; `history` holds the earlier questions of the conversation, oldest first."""
+        question = self.check_question(question)
+        k = self.check_top_k(top_k)
+        retriever = self.index().retriever
+        resolved = resolve_followup(question, history, retriever.slots, retriever.synonyms)
+        retrieved = self.retrieve(resolved, k)
+        answer = self.answerer.compose(uuid.uuid4().hex, question, retriever.dense_query_text(resolved), retrieved)
+        return Answer(
+            answer.query_id, question, answer.answer, answer.answerable, answer.citations, answer.retrieved, resolved
+        )

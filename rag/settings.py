@@ -1,0 +1,58 @@
+"""The one settings object: read from the environment (and an optional `.env`) once, then passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_THRESHOLD_FILE = Path(__file__).with_name("abstention.json")
+
+
+class Settings(BaseSettings):
+    """Every knob a deployment can turn; names are part of the contract."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    corpus_dir: Path = Field(Path("corpus"), alias="RAG_CORPUS_DIR")
+    index_dir: Path = Field(Path("index"), alias="RAG_INDEX_DIR")
+    chroma_host: str | None = Field(None, alias="RAG_CHROMA_HOST")
+    chroma_port: int = Field(8000, alias="RAG_CHROMA_PORT")
+    embed_model: Path | None = Field(None, alias="RAG_EMBED_MODEL")
+
+    llm: Literal["extractive", "openai", "anthropic"] = Field("extractive", alias="RAG_LLM")
+    llm_base_url: str | None = Field(None, alias="RAG_LLM_BASE_URL")
+    llm_model: str | None = Field(None, alias="RAG_LLM_MODEL")
+    openai_api_key: str | None = Field(None, alias="OPENAI_API_KEY")
+    anthropic_api_key: str | None = Field(None, alias="ANTHROPIC_API_KEY")
+
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="RAG_API_KEYS")
+
+    slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+
+    host: str = Field("127.0.0.1", alias="RAG_HOST")
+    port: int = Field(8000, alias="RAG_PORT")
+
+    top_k: int = Field(5, alias="RAG_TOP_K", ge=1, le=50)
+    max_top_k: int = Field(50, alias="RAG_MAX_TOP_K", ge=1)
+    max_question_chars: int = Field(2000, alias="RAG_MAX_QUESTION_CHARS", ge=1)
+    # Where `rag eval --calibrate` writes the abstention threshold; the answerer reads it.
+    threshold_file: Path = Field(DEFAULT_THRESHOLD_FILE, alias="RAG_THRESHOLD_FILE")
+    abstain_threshold: float | None = Field(None, alias="RAG_ABSTAIN_THRESHOLD")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return bool(self.chroma_host)

@@ -14,6 +14,7 @@ from rag import __version__
 from rag.errors import RagError
 from rag.service import QAService
 from rag.settings import Settings
+from rag.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.service = service or QAService(settings)
+        app.state.store = StateStore(settings.state_path)
         try:
             app.state.service.load()
         except RagError as exc:

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from rag.service import QAService
 from rag.settings import Settings
+from rag.state import StateStore
 
 
 def get_service(request: Request) -> QAService:
@@ -18,5 +19,10 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+def get_state(request: Request) -> StateStore:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+StateDep = Annotated[StateStore, Depends(get_state)]
 ServiceDep = Annotated[QAService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

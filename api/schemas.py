@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: StrictStr = Field(..., description="The question, in plain language.", examples=["What do AI engineers earn in Seattle?"])
+    question: StrictStr = Field(
+        ..., description="The question, in plain language.", examples=["What do AI engineers earn in Seattle?"]
+    )
     top_k: StrictInt | None = Field(None, ge=1, description="How many chunks to consider.")
     conversation_id: StrictStr | None = Field(None, max_length=200, description="Keeps follow-up questions in context.")
 

@@ -97,7 +97,16 @@ class ExtractiveAnswerer:
         for n, quote in enumerate(quotes, start=1):
             chunk = quote.chunk
             citations.append(
-                Citation(n, chunk.chunk_id, chunk.source, chunk.section_path, quote.text, quote.start, quote.end, round(quote.score, 4))
+                Citation(
+                    n,
+                    chunk.chunk_id,
+                    chunk.source,
+                    chunk.section_path,
+                    quote.text,
+                    quote.start,
+                    quote.end,
+                    round(quote.score, 4),
+                )
             )
             lines.append(f"{lead_in(chunk)}{quote.text} [{n}]")
         return Answer(query_id, question, "\n".join(lines), True, citations, list(retrieved))
@@ -117,7 +126,9 @@ class ExtractiveAnswerer:
         ranked: dict[str, tuple[int, int]] = {}
         if needs_ranking:
             question_vector = np.asarray(self.embed_model.get_query_embedding(question))
-            texts = [r.chunk.text[s - r.chunk.start : e - r.chunk.start] for r, group in needs_ranking for s, e in group]
+            texts = [
+                r.chunk.text[s - r.chunk.start : e - r.chunk.start] for r, group in needs_ranking for s, e in group
+            ]
             vectors = np.asarray(self.embed_model.get_text_embedding_batch(texts))
             scores = relevance(question_vector, vectors)
             terms = set(content_terms(question))

@@ -58,7 +58,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(answer.answer)
     for c in answer.citations:
-        print(f"\n[{c.n}] {c.section} ({c.source}:{c.start}-{c.end})\n    \"{c.quote}\"")
+        print(f'\n[{c.n}] {c.section} ({c.source}:{c.start}-{c.end})\n    "{c.quote}"')
     return 0
 
 
@@ -96,7 +96,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="Answers from the AI Engineer hiring guide, with citations.")
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Answers from the AI Engineer hiring guide, with citations."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="build or refresh the index from the corpus")

@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from rag.lexicon import SynonymGroup, expand_terms
+from rag.lexicon import SynonymGroup, canonical_terms
 from rag.models import Chunk
 from rag.text import content_terms, raw_words, stem
 
@@ -22,7 +22,9 @@ CONNECTIVE = re.compile(
     r"^\s*(?:(?:and|but|or|so|also|ok|okay)\b[\s,]*)?(?:(?:what|how)\s+about|what\s+of|same\s+(?:for|in|at)|and)?\s*",
     re.IGNORECASE,
 )
-STARTS_WITH_CONNECTIVE = re.compile(r"^\s*(?:and|or|also|what\s+about|how\s+about|what\s+of|same\s+(?:for|in|at))\b", re.I)
+STARTS_WITH_CONNECTIVE = re.compile(
+    r"^\s*(?:and|or|also|what\s+about|how\s+about|what\s+of|same\s+(?:for|in|at))\b", re.I
+)
 MAX_ELLIPTICAL_TERMS = 3
 
 Slots = dict[str, int]  # stemmed term -> slot number
@@ -33,7 +35,10 @@ def slot_vocabulary(chunks: Sequence[Chunk]) -> Slots:
     groups: dict[tuple[str, ...], dict[str, set[str]]] = defaultdict(dict)
     for chunk in chunks:
         if chunk.kind == "table_row":
-            label = re.split(r"[$\d]", chunk.text, maxsplit=1)[0]
+            # The row's label: the words before its first figure, else its first word.
+            label = re.split(r"[$\d]", chunk.text, maxsplit=1)[0].strip() or chunk.text
+            if label == chunk.text.strip():
+                label = chunk.text.split()[0]
             key = ("table", chunk.source, chunk.section_path, chunk.context)
             groups[key][label] = set(content_terms(label))
         for depth in range(1, len(chunk.section)):
@@ -72,13 +77,15 @@ def resolve_followup(
     if not tail:
         return previous
     tail_terms = content_terms(tail)
-    tail_terms += expand_terms(tail_terms, synonyms)
+    tail_terms += canonical_terms(tail_terms, synonyms)
     replaced = {slots[t] for t in tail_terms if slots and t in slots}
     kept = []
     for word in raw_words(previous):
         term = stem(word)
-        word_slots = {slots[t] for t in [term, *expand_terms([term], synonyms)] if slots and t in slots}
-        if word_slots & replaced:
+        word_slots = {slots[t] for t in [term, *canonical_terms([term], synonyms)] if slots and t in slots}
+        if word_slots & replaced or (kept and kept[-1] == word):
             continue
         kept.append(word)
+    if kept and tail.split()[0].lower() == kept[-1]:
+        kept.pop()  # "... earn in" + "in Seattle"
     return f"{' '.join(kept)} {tail}".strip()

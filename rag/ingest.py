@@ -61,7 +61,14 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
 
 
 def same_placement(a: Chunk, b: Chunk) -> bool:
-    return (a.start, a.end, a.section, a.kind, a.text, a.context) == (b.start, b.end, b.section, b.kind, b.text, b.context)
+    return (a.start, a.end, a.section, a.kind, a.text, a.context) == (
+        b.start,
+        b.end,
+        b.section,
+        b.kind,
+        b.text,
+        b.context,
+    )
 
 
 def ingest(
@@ -101,15 +108,21 @@ def ingest(
 
         try:
             stage("embedding")
-            embeddings = store.embeddings_of(store.collection(active.collection), [c.chunk_id for c in kept]) if kept else {}
+            embeddings = (
+                store.embeddings_of(store.collection(active.collection), [c.chunk_id for c in kept]) if kept else {}
+            )
             to_embed = [c for c in wanted.values() if c.chunk_id not in embeddings]
-            vectors = embed_model.get_text_embedding_batch([c.index_text for c in to_embed], show_progress=show_progress)
+            vectors = embed_model.get_text_embedding_batch(
+                [c.index_text for c in to_embed], show_progress=show_progress
+            )
             embeddings.update({c.chunk_id: v for c, v in zip(to_embed, vectors)})
             stage("writing")
             collection = store.new_collection()
             store.write(collection, list(wanted.values()), embeddings)
             stage("switching")
-            store.activate(collection, active.collection if active else None, str(getattr(embed_model, "model_name", "")))
+            store.activate(
+                collection, active.collection if active else None, str(getattr(embed_model, "model_name", ""))
+            )
             store.drop_stale({collection.name, active.collection} if active else {collection.name})
         except RagError:
             raise

@@ -54,6 +54,15 @@ def expand_terms(terms: list[str], groups: tuple[SynonymGroup, ...]) -> list[str
     return extra
 
 
+def canonical_terms(terms: list[str], groups: tuple[SynonymGroup, ...]) -> list[str]:
+    """The guide's own word (each group's first phrase) for every group the terms touch."""
+    found: list[str] = []
+    for group in groups:
+        if group.matched_in(terms) is not None:
+            found.extend(t for t in group.phrases[0] if t not in found)
+    return found
+
+
 def common_terms(texts: list[str], min_share: float = 0.3, min_docs: int = 20) -> frozenset[str]:
     """Stemmed terms in at least `min_share` of the texts (and in enough of them to be sure)."""
     df: Counter[str] = Counter()

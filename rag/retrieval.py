@@ -99,14 +99,25 @@ class HybridRetriever(BaseRetriever):
         self.embed_model = embed_model
         self.top_k = top_k
         self.bm25 = BM25Index(chunks, self.config)
-        self.common = common_terms([c.text for c in chunks], self.config.common_share) if self.config.strip_common else frozenset()
+        self.common = (
+            common_terms([c.text for c in chunks], self.config.common_share)
+            if self.config.strip_common
+            else frozenset()
+        )
         self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
         self.slots = slot_vocabulary(chunks)
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [
-            NodeWithScore(node=TextNode(id_=r.chunk.chunk_id, text=r.chunk.text, metadata={"section": r.chunk.section_path, "source": r.chunk.source}), score=r.score)
+            NodeWithScore(
+                node=TextNode(
+                    id_=r.chunk.chunk_id,
+                    text=r.chunk.text,
+                    metadata={"section": r.chunk.section_path, "source": r.chunk.source},
+                ),
+                score=r.score,
+            )
             for r in self.search(query_bundle.query_str, self.top_k)
         ]
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_THRESHOLD_FILE = Path(__file__).with_name("abstention.json")
 
@@ -35,6 +34,9 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+
+    # Conversations, query log, feedback and Slack event record, shared by all worker processes.
+    state_path: Path = Field(Path("state/rag.sqlite3"), alias="RAG_STATE_PATH")
 
     host: str = Field("127.0.0.1", alias="RAG_HOST")
     port: int = Field(8000, alias="RAG_PORT")

@@ -120,9 +120,7 @@ class ChunkStore:
 
     def new_collection(self) -> Collection:
         name = f"{CHUNK_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:8]}"
-        return self.client.create_collection(
-            name, embedding_function=None, metadata={"hnsw:space": "cosine"}
-        )
+        return self.client.create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
 
     def stored_chunks(self, collection: Collection) -> dict[str, Chunk]:
         records = collection.get(include=["metadatas"])

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import ServiceDep
+from api.deps import ServiceDep, StateDep
 from api.schemas import ErrorResponse, QueryRequest, QueryResponse, RetrieveRequest, RetrieveResponse
+from rag.conversation import ask_in_conversation
 from rag.models import answer_payload, retrieved_payload
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -20,8 +21,8 @@ router = APIRouter(prefix="/v1", responses=ERRORS)
 
 
 @router.post("/query", response_model=QueryResponse, summary="Answer a question with citations")
-def query(body: QueryRequest, service: ServiceDep) -> dict[str, object]:
-    answer = service.ask(body.question, body.top_k)
+def query(body: QueryRequest, service: ServiceDep, store: StateDep) -> dict[str, object]:
+    answer = ask_in_conversation(service, store, body.question, body.top_k, body.conversation_id)
     return answer_payload(answer)
 
 

@@ -1,0 +1,189 @@
+"""State shared by every worker process: conversations, the query log, feedback and the record of
+Slack events already answered. SQLite in WAL mode, so several processes on one machine see one store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS turns (
+    conversation_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    resolved TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (conversation_id, position)
+);
+CREATE INDEX IF NOT EXISTS turns_created ON turns (created);
+CREATE TABLE IF NOT EXISTS queries (
+    query_id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    question TEXT NOT NULL,
+    resolved TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    answerable INTEGER NOT NULL,
+    answerer TEXT NOT NULL,
+    latency_ms REAL NOT NULL,
+    conversation_id TEXT,
+    channel TEXT NOT NULL,
+    retrieved TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queries_created ON queries (created);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    query_id TEXT NOT NULL,
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    comment TEXT,
+    source TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    created REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    resolved: str
+    answer: str
+
+
+class StateStore:
+    """A small SQLite store; every method is one short transaction, safe across threads and processes."""
+
+    def __init__(
+        self,
+        path: Path,
+        max_turns: int = 20,
+        conversation_ttl_seconds: float = 24 * 3600,
+        max_conversations: int = 10_000,
+        max_logged_queries: int = 200_000,
+    ) -> None:
+        self.path = path
+        self.max_turns = max_turns
+        self.conversation_ttl = conversation_ttl_seconds
+        self.max_conversations = max_conversations
+        self.max_logged_queries = max_logged_queries
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection().executescript(SCHEMA)  # idempotent; executescript manages its own transaction
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- conversations -------------------------------------------------------------------------
+    def turns(self, conversation_id: str) -> list[Turn]:
+        """The conversation's turns, oldest first; expired conversations are empty."""
+        cutoff = time.time() - self.conversation_ttl
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT question, resolved, answer FROM turns WHERE conversation_id = ? AND created >= ? ORDER BY position",
+                (conversation_id, cutoff),
+            )
+            .fetchall()
+        )
+        return [Turn(*row) for row in rows]
+
+    def add_turn(self, conversation_id: str, question: str, resolved: str, answer: str) -> None:
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT MAX(position) FROM turns WHERE conversation_id = ?", (conversation_id,)).fetchone()
+            position = (row[0] or 0) + 1
+            db.execute(
+                "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, position, question, resolved, answer, now),
+            )
+            # Bounded memory: the last `max_turns` turns of a conversation, conversations within the TTL,
+            # and no more than `max_conversations` of them (the least recently used go first).
+            db.execute(
+                "DELETE FROM turns WHERE conversation_id = ? AND position <= ?",
+                (conversation_id, position - self.max_turns),
+            )
+            db.execute("DELETE FROM turns WHERE created < ?", (now - self.conversation_ttl,))
+            db.execute(
+                """DELETE FROM turns WHERE conversation_id IN (
+                       SELECT conversation_id FROM turns GROUP BY conversation_id
+                       ORDER BY MAX(created) DESC LIMIT -1 OFFSET ?)""",
+                (self.max_conversations,),
+            )
+
+    # -- query log and feedback ----------------------------------------------------------------
+    def log_query(self, record: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO queries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record["query_id"],
+                    record.get("created", time.time()),
+                    record["question"],
+                    record.get("resolved", record["question"]),
+                    record["answer"],
+                    int(bool(record["answerable"])),
+                    record.get("answerer", "extractive"),
+                    float(record.get("latency_ms", 0.0)),
+                    record.get("conversation_id"),
+                    record.get("channel", "http"),
+                    json.dumps(record.get("retrieved", [])),
+                ),
+            )
+            # Retention: the log keeps the newest `max_logged_queries` entries.
+            db.execute(
+                "DELETE FROM queries WHERE query_id IN (SELECT query_id FROM queries ORDER BY created DESC LIMIT -1 OFFSET ?)",
+                (self.max_logged_queries,),
+            )
+
+    def query_exists(self, query_id: str) -> bool:
+        row = self._connection().execute("SELECT 1 FROM queries WHERE query_id = ?", (query_id,)).fetchone()
+        return row is not None
+
+    def record_feedback(self, query_id: str, rating: str, comment: str | None, source: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO feedback (query_id, rating, comment, source, created) VALUES (?, ?, ?, ?, ?)",
+                (query_id, rating, comment, source, time.time()),
+            )
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Read-only access for reports."""
+        return self._connection().execute(sql, params).fetchall()
+
+    # -- Slack event de-duplication ------------------------------------------------------------
+    def claim_event(self, event_id: str, keep_seconds: float = 24 * 3600) -> bool:
+        """True exactly once per event id, across every process sharing this store."""
+        now = time.time()
+        with self._transaction() as db:
+            db.execute("DELETE FROM events WHERE created < ?", (now - keep_seconds,))
+            cursor = db.execute("INSERT OR IGNORE INTO events VALUES (?, ?)", (event_id, now))
+            return cursor.rowcount == 1

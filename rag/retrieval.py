@@ -17,6 +17,7 @@ from rag.followup import slot_vocabulary
 from rag.lexicon import SynonymGroup, common_terms, expand_terms, load_synonyms, strip_common_words
 from rag.models import Chunk, RetrievedChunk
 from rag.text import content_terms
+from rag.timing import stage
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ class HybridRetriever(BaseRetriever):
         return strip_common_words(question, self.common) if self.config.strip_common else question
 
     def dense_ranking(self, question: str, depth: int) -> list[tuple[int, float]]:
-        vector = self.embed_model.get_query_embedding(self.dense_query_text(question))
+        with stage("embed"):
+            vector = self.embed_model.get_query_embedding(self.dense_query_text(question))
         result = self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=depth))
         ranking = []
         for node_id, similarity in zip(result.ids or [], result.similarities or []):

@@ -20,6 +20,7 @@ from rag.models import Answer, RetrievedChunk
 from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
 from rag.store import ChunkStore, connect, where
+from rag.timing import record_outcome, stage
 
 # How often a serving process looks for a newer index version written by `rag ingest`.
 VERSION_CHECK_SECONDS = 2.0
@@ -88,6 +89,11 @@ class QAService:
                 return self.load()
         return current
 
+    @property
+    def loaded_index(self) -> LoadedIndex | None:
+        """The index in service now, without loading or checking for a newer one (for metrics)."""
+        return self._index
+
     def readiness(self) -> tuple[bool, str]:
         try:
             loaded = self.index()
@@ -120,7 +126,8 @@ class QAService:
         query = self.check_question(query, "query")
         k = self.check_top_k(top_k)
         try:
-            return self.index().retriever.search(query, k)
+            with stage("retrieve"):
+                return self.index().retriever.search(query, k)
         except RagError:
             raise
         except Exception as exc:
@@ -133,7 +140,9 @@ class QAService:
         retriever = self.index().retriever
         resolved = resolve_followup(question, history, retriever.slots, retriever.synonyms)
         retrieved = self.retrieve(resolved, k)
-        answer = self.answerer.compose(uuid.uuid4().hex, question, retriever.dense_query_text(resolved), retrieved)
+        with stage("answer"):
+            answer = self.answerer.compose(uuid.uuid4().hex, question, retriever.dense_query_text(resolved), retrieved)
+        record_outcome(answer.query_id, answer.answerable, max((r.dense_score for r in retrieved), default=None))
         return Answer(
             answer.query_id, question, answer.answer, answer.answerable, answer.citations, answer.retrieved, resolved
         )

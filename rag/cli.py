@@ -48,9 +48,17 @@ def _service(settings: Settings):  # type: ignore[no-untyped-def]
     return service
 
 
+def require_text(value: str, what: str) -> str:
+    """Checked before anything heavy loads, so a typo costs no model start-up."""
+    if not value.strip():
+        raise RagError(f"the {what} is empty; pass some text in quotes")
+    return value
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.models import answer_payload
 
+    require_text(args.question, "question")
     service = _service(settings)
     answer = service.ask(args.question, args.top_k)
     if args.json:
@@ -65,6 +73,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     from rag.models import retrieved_payload
 
+    require_text(args.query, "query")
     service = _service(settings)
     results = service.retrieve(args.query, args.top_k)
     if args.json:

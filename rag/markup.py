@@ -64,7 +64,7 @@ class _HtmlBlocks(HTMLParser):
         self.spans: list[tuple[int, int]] = []
         self.skip_depth = 0
 
-    def offset(self) -> int:
+    def source_offset(self) -> int:
         line, column = self.getpos()
         return self.line_starts[line - 1] + column
 
@@ -94,7 +94,7 @@ class _HtmlBlocks(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skip_depth or not data.strip() or (self.open_block is None and self.heading_level is None):
             return
-        start = self.offset() + (len(data) - len(data.lstrip()))
+        start = self.source_offset() + (len(data) - len(data.lstrip()))
         self.spans.append((start, start + len(data.strip())))
 
     def flush(self) -> None:

@@ -1,0 +1,94 @@
+"""`/v1/query` and `/v1/retrieve` end to end on the real index."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+def test_seattle_salary_is_answered_with_an_exact_citation(client: TestClient, guide_text: str) -> None:
+    response = client.post("/v1/query", json={"question": "What do AI engineers earn in Seattle?"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["answerable"] is True
+    assert "$160,000 - $220,000" in body["answer"]
+    first_line = body["answer"].splitlines()[0]
+    assert "$160,000 - $220,000" in first_line and first_line.endswith("[1]")
+    citation = body["citations"][0]
+    assert citation["n"] == 1
+    assert citation["section"].endswith("> Regional Salary Data")
+    assert citation["quote"].startswith("Seattle $160,000 - $220,000")
+    assert citation["source"] == "ai-engineer-job-description-2026.txt"
+    assert guide_text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_every_marker_resolves_and_every_quote_is_exact(client: TestClient, guide_text: str) -> None:
+    for question in ["Give me an interview question on regularization", "Is a PhD required?"]:
+        body = client.post("/v1/query", json={"question": question}).json()
+        numbers = {c["n"] for c in body["citations"]}
+        assert numbers and all(f"[{n}]" in body["answer"] for n in numbers)
+        for citation in body["citations"]:
+            assert guide_text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_off_topic_question_abstains(client: TestClient) -> None:
+    body = client.post("/v1/query", json={"question": "What is a good recipe for banana bread?"}).json()
+    assert body["answerable"] is False
+    assert body["citations"] == []
+    assert "does not cover" in body["answer"]
+
+
+def test_retrieve_returns_exact_ranked_chunks(client: TestClient, guide_text: str) -> None:
+    body = client.post("/v1/retrieve", json={"query": "salary in Austin", "top_k": 3}).json()
+    assert len(body["results"]) == 3
+    assert body["results"][0]["text"].startswith("Austin")
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+    for result in body["results"]:
+        assert guide_text[result["start"] : result["end"]] == result["text"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"question": ""},
+        {"question": "   \n\t"},
+        {"question": "why " * 2000},
+        {"question": 42},
+        {"question": ["a"]},
+        {},
+        {"question": "ok?", "top_k": 0},
+        {"question": "ok?", "top_k": "3"},
+    ],
+)
+def test_bad_questions_get_4xx_in_the_error_shape(client: TestClient, body: dict[str, object]) -> None:
+    response = client.post("/v1/query", json=body)
+    assert 400 <= response.status_code < 500
+    error = response.json()["error"]
+    assert error["code"] and error["message"]
+
+
+def test_malformed_json_is_a_400(client: TestClient) -> None:
+    response = client.post("/v1/query", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+def test_missing_index_is_not_ready_and_queries_say_why(tmp_path, embed_model) -> None:  # type: ignore[no-untyped-def]
+    from api.app import create_app
+    from rag.service import QAService
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    with TestClient(create_app(settings, QAService(settings, embed_model=embed_model))) as empty:
+        ready = empty.get("/readyz")
+        assert ready.status_code == 503 and "rag ingest" in ready.json()["reason"]
+        response = empty.post("/v1/query", json={"question": "What do AI engineers earn in Seattle?"})
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "index_missing"

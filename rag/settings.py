@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", alias="RAG_HOST")
     port: int = Field(8000, alias="RAG_PORT")
+    # Server logs: one JSON object a line (with request and query ids) or plain text for a terminal.
+    log_format: Literal["json", "text"] = Field("json", alias="RAG_LOG_FORMAT")
+    log_level: str = Field("INFO", alias="RAG_LOG_LEVEL", pattern=r"(?i)^(debug|info|warning|error)$")
 
     top_k: int = Field(5, alias="RAG_TOP_K", ge=1, le=50)
     max_top_k: int = Field(50, alias="RAG_MAX_TOP_K", ge=1)

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.logging_setup import configure_logging
+from api.metrics import install_observability
 from api.routes import health, query
 from rag import __version__
 from rag.errors import RagError
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
     """Build the app for `settings` (read from the environment when omitted)."""
     settings = settings or Settings()
+    configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +44,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app)
     app.include_router(health.router)
     app.include_router(query.router)
     return app

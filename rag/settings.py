@@ -51,7 +51,20 @@ class Settings(BaseSettings):
     threshold_file: Path = Field(DEFAULT_THRESHOLD_FILE, alias="RAG_THRESHOLD_FILE")
     abstain_threshold: float | None = Field(None, alias="RAG_ABSTAIN_THRESHOLD")
 
-    @field_validator("api_keys", mode="before")
+    # Hardening (SECURITY.md): what one request, one client and the stored state may take.
+    max_body_bytes: int = Field(256 * 1024, alias="RAG_MAX_BODY_BYTES", ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="RAG_CORS_ORIGINS")
+    rate_limit_per_minute: float = Field(120.0, alias="RAG_RATE_LIMIT_PER_MINUTE", ge=0)  # 0 turns it off
+    rate_limit_burst: int = Field(60, alias="RAG_RATE_LIMIT_BURST", ge=1)
+    request_timeout_seconds: float = Field(30.0, alias="RAG_REQUEST_TIMEOUT_SECONDS", gt=0)
+    max_concurrent_answers: int = Field(4, alias="RAG_MAX_CONCURRENT_ANSWERS", ge=1)
+    max_queued_answers: int = Field(64, alias="RAG_MAX_QUEUED_ANSWERS", ge=0)
+    conversation_max_turns: int = Field(20, alias="RAG_CONVERSATION_MAX_TURNS", ge=1)
+    conversation_ttl_seconds: float = Field(24 * 3600, alias="RAG_CONVERSATION_TTL_SECONDS", gt=0)
+    max_conversations: int = Field(10_000, alias="RAG_MAX_CONVERSATIONS", ge=1)
+    query_log_max_entries: int = Field(200_000, alias="RAG_QUERY_LOG_MAX_ENTRIES", ge=1)
+
+    @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.logging_setup import configure_logging
 from api.metrics import install_observability
+from api.middleware import install_protections
 from api.routes import health, query
 from rag import __version__
 from rag.errors import RagError
@@ -30,7 +31,13 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.service = service or QAService(settings)
-        app.state.store = StateStore(settings.state_path)
+        app.state.store = StateStore(
+            settings.state_path,
+            max_turns=settings.conversation_max_turns,
+            conversation_ttl_seconds=settings.conversation_ttl_seconds,
+            max_conversations=settings.max_conversations,
+            max_logged_queries=settings.query_log_max_entries,
+        )
         try:
             app.state.service.load()
         except RagError as exc:
@@ -44,6 +51,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_protections(app, settings)  # inside the metrics middleware, so refusals are counted
     install_observability(app)
     app.include_router(health.router)
     app.include_router(query.router)

@@ -3,6 +3,7 @@ the store and the retriever, validates input, and moves to a new index version w
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -24,6 +25,9 @@ from rag.timing import record_outcome, stage
 
 # How often a serving process looks for a newer index version written by `rag ingest`.
 VERSION_CHECK_SECONDS = 2.0
+# Control characters (tab and line breaks aside) have no place in a question; in the query log they could
+# rewrite a terminal that prints it (ANSI escapes) or cut a C string short (NUL).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class QAService:
             raise InvalidQuestion(f"{field} must not be empty")
         if len(cleaned) > self.settings.max_question_chars:
             raise InvalidQuestion(f"{field} is longer than {self.settings.max_question_chars} characters")
+        if CONTROL_CHARACTERS.search(cleaned):
+            raise InvalidQuestion(f"{field} contains control characters")
         return cleaned
 
     def check_top_k(self, top_k: int | None) -> int:

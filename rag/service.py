@@ -8,12 +8,12 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from rag.answering import ExtractiveAnswerer, load_threshold
+from rag.answerers import Answerer, build_answerer
 from rag.embedding import load_embed_model
 from rag.errors import IndexUnavailable, InvalidQuestion, RagError
 from rag.followup import resolve_followup
@@ -49,9 +49,8 @@ class QAService:
         self.settings = settings
         self.embed_model = embed_model or load_embed_model(settings.embed_model)
         self.retrieval_config = retrieval_config or RetrievalConfig()
-        self.answerer = ExtractiveAnswerer(
-            self.embed_model, load_threshold(settings.threshold_file, settings.abstain_threshold)
-        )
+        # Extractive by default; with RAG_LLM set, a chat model whose verified replies fall back to it.
+        self.answerer: Answerer = build_answerer(settings, self.embed_model)
         self._lock = threading.Lock()
         self._index: LoadedIndex | None = None
         self._checked_at = 0.0
@@ -139,16 +138,20 @@ class QAService:
         except Exception as exc:
             raise IndexUnavailable(f"the index cannot be queried ({where(self.settings)}): {exc}") from exc
 
+    def resolve(self, question: str, history: Sequence[str] = ()) -> str:
+        """The question to search for: a follow-up is rewritten with the subject of the earlier turns."""
+        retriever = self.index().retriever
+        return resolve_followup(question, history, retriever.slots, retriever.synonyms)
+
     def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """Answer `question`; `history` holds the earlier questions of the conversation, oldest first."""
         question = self.check_question(question)
         k = self.check_top_k(top_k)
         retriever = self.index().retriever
-        resolved = resolve_followup(question, history, retriever.slots, retriever.synonyms)
+        resolved = self.resolve(question, history)
         retrieved = self.retrieve(resolved, k)
         with stage("answer"):
-            answer = self.answerer.compose(uuid.uuid4().hex, question, retriever.dense_query_text(resolved), retrieved)
+            # The resolved question: a generator needs a follow-up spelled out as much as retrieval does.
+            answer = self.answerer.compose(uuid.uuid4().hex, resolved, retriever.dense_query_text(resolved), retrieved)
         record_outcome(answer.query_id, answer.answerable, max((r.dense_score for r in retrieved), default=None))
-        return Answer(
-            answer.query_id, question, answer.answer, answer.answerable, answer.citations, answer.retrieved, resolved
-        )
+        return replace(answer, question=question, resolved_question=resolved)

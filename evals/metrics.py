@@ -1,0 +1,119 @@
+"""Metric functions on plain data, so each can be tested on hand-made cases with known answers.
+
+Relevance follows the contract: a chunk is relevant when it contains an evidence string, compared
+with whitespace collapsed and case folded. Binary nDCG credits each evidence string once (at the
+first chunk that holds it), so two chunks with the same evidence never push it above 1.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def evidence_found(chunk_text: str, evidence: Sequence[str]) -> set[int]:
+    """Indexes of the evidence strings that the chunk contains."""
+    haystack = normalize(chunk_text)
+    return {i for i, e in enumerate(evidence) if normalize(e) and normalize(e) in haystack}
+
+
+def first_ranks(chunks: Sequence[str], evidence: Sequence[str]) -> list[int | None]:
+    """For each evidence string, the 1-based rank of the first chunk containing it (None: not retrieved)."""
+    ranks: list[int | None] = [None] * len(evidence)
+    for rank, text in enumerate(chunks, start=1):
+        for i in evidence_found(text, evidence):
+            if ranks[i] is None:
+                ranks[i] = rank
+    return ranks
+
+
+def relevant_flags(chunks: Sequence[str], evidence: Sequence[str]) -> list[bool]:
+    return [bool(evidence_found(text, evidence)) for text in chunks]
+
+
+def hit_at(chunks: Sequence[str], evidence: Sequence[str], k: int, mode: str = "any") -> float:
+    ranks = first_ranks(chunks[:k], evidence)
+    if not evidence:
+        return 0.0
+    found = [r is not None for r in ranks]
+    return float(all(found) if mode == "all" else any(found))
+
+
+def recall_at(chunks: Sequence[str], evidence: Sequence[str], k: int) -> float:
+    if not evidence:
+        return 0.0
+    ranks = first_ranks(chunks[:k], evidence)
+    return sum(r is not None for r in ranks) / len(evidence)
+
+
+def precision_at(chunks: Sequence[str], evidence: Sequence[str], k: int) -> float:
+    return sum(relevant_flags(chunks[:k], evidence)) / k if k else 0.0
+
+
+def reciprocal_rank_at(chunks: Sequence[str], evidence: Sequence[str], k: int) -> float:
+    for rank, relevant in enumerate(relevant_flags(chunks[:k], evidence), start=1):
+        if relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at(chunks: Sequence[str], evidence: Sequence[str], k: int) -> float:
+    """Binary nDCG where the relevant items are the evidence strings, each credited once."""
+    if not evidence:
+        return 0.0
+    ranks = [r for r in first_ranks(chunks[:k], evidence) if r is not None]
+    dcg = sum(1.0 / math.log2(r + 1) for r in ranks)
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(k, len(evidence)) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def first_relevant_rank(chunks: Sequence[str], evidence: Sequence[str]) -> int | None:
+    for rank, relevant in enumerate(relevant_flags(chunks, evidence), start=1):
+        if relevant:
+            return rank
+    return None
+
+
+# -- answers ---------------------------------------------------------------------------------------
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def facts_found(answer: str, facts: Sequence[str]) -> list[bool]:
+    text = normalize(answer)
+    return [normalize(f) in text for f in facts]
+
+
+def citations_valid(answer: str, citations: Sequence[dict[str, object]], sources: dict[str, str]) -> bool:
+    """Every quote is its source's exact text at its offsets, and every [n] refers to a citation."""
+    numbers = set()
+    for c in citations:
+        text = sources.get(str(c["source"]))
+        start, end = int(c["start"]), int(c["end"])  # type: ignore[call-overload]
+        if text is None or text[start:end] != c["quote"]:
+            return False
+        numbers.add(int(c["n"]))  # type: ignore[call-overload]
+    return all(int(n) in numbers for n in MARKER.findall(answer))
+
+
+def citation_supported(quote: str, evidence: Sequence[str]) -> bool:
+    """The quote contains an evidence string, or lies inside one."""
+    q = normalize(quote)
+    return any(normalize(e) in q or (q and q in normalize(e)) for e in evidence)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(values, 0.5)

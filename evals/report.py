@@ -1,0 +1,184 @@
+"""Reports of an evaluation: a printed summary, machine-readable JSON, and a Markdown report with plots."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.calibrate import Calibration
+from evals.runner import QuestionResult
+
+HEADLINE = [
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "mrr@10",
+    "ndcg@10",
+    "recall@5",
+    "precision@3",
+    "words@5",
+    "fact_recall",
+    "citations_valid",
+    "citation_support",
+    "abstain_recall",
+    "false_abstention",
+    "retrieval_ms_p50",
+    "answer_ms_p50",
+]
+
+
+def fmt(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.0f}"
+    return str(value)
+
+
+def summary_table(summaries: dict[str, dict[str, dict[str, Any]]], columns: Sequence[str] = HEADLINE) -> str:
+    """Markdown table: one row per (split, system)."""
+    present = [c for c in columns if any(c in s for per in summaries.values() for s in per.values())]
+    lines = ["| split | system | n | " + " | ".join(present) + " |", "|" + "---|" * (len(present) + 3)]
+    for split, per_system in summaries.items():
+        for system, summary in per_system.items():
+            cells = [fmt(summary.get(c)) for c in present]
+            lines.append(f"| {split} | {system} | {summary.get('questions')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def result_record(r: QuestionResult) -> dict[str, Any]:
+    answer = r.run.answer
+    return {
+        "id": r.item.id,
+        "split": r.item.split,
+        "category": r.item.category,
+        "question": r.item.question,
+        "resolved": r.run.resolved,
+        "answerable": r.item.answerable,
+        "first_rank": r.first_rank,
+        "retrieval": r.retrieval,
+        "retrieved": [{"chunk_id": h.chunk_id, "section": h.section, "text": h.text, "score": h.score} for h in r.run.hits],
+        "answer": answer.answer if answer else None,
+        "abstained": r.abstained,
+        "confidence": r.run.confidence,
+        "facts_found": r.facts_found,
+        "citations_valid": r.citations_valid,
+        "citations_supported": r.supported,
+        "retrieval_ms": r.run.retrieval_ms,
+        "answer_ms": r.run.answer_ms,
+    }
+
+
+def write_json(
+    path: Path,
+    summaries: dict[str, dict[str, dict[str, Any]]],
+    results: dict[str, list[QuestionResult]],
+    meta: dict[str, Any],
+) -> None:
+    payload = {
+        "meta": meta,
+        "summary": summaries,
+        "questions": {system: [result_record(r) for r in rs] for system, rs in results.items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def cell(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def failures(results: Sequence[QuestionResult]) -> list[QuestionResult]:
+    bad = []
+    for r in results:
+        missed = r.scored_for_retrieval and r.first_rank != 1
+        wrong_abstention = r.abstained is not None and r.abstained == r.item.answerable
+        missing_facts = bool(r.facts_found) and not all(r.facts_found)
+        unsupported = r.item.answerable and not r.abstained and r.supported and not all(r.supported)
+        if missed or wrong_abstention or missing_facts or unsupported or r.citations_valid is False:
+            bad.append(r)
+    return bad
+
+
+def why(r: QuestionResult) -> str:
+    reasons = []
+    if r.scored_for_retrieval and r.first_rank != 1:
+        reasons.append("evidence not at rank 1" if r.first_rank else "evidence not retrieved")
+    if r.abstained is not None and r.abstained == r.item.answerable:
+        reasons.append("abstained on an answerable question" if r.abstained else "answered an unanswerable question")
+    if r.facts_found and not all(r.facts_found):
+        missing = [f for f, ok in zip(r.item.facts, r.facts_found) if not ok]
+        reasons.append("facts missing: " + ", ".join(missing))
+    if r.item.answerable and not r.abstained and r.supported and not all(r.supported):
+        reasons.append(f"{r.supported.count(False)} of {len(r.supported)} citations not on the evidence")
+    if r.citations_valid is False:
+        reasons.append("invalid citation")
+    return "; ".join(reasons)
+
+
+def write_markdown(
+    folder: Path,
+    title: str,
+    summaries: dict[str, dict[str, dict[str, Any]]],
+    results: dict[str, list[QuestionResult]],
+    primary: str,
+    threshold: float,
+    calibration: Calibration | None,
+    meta: dict[str, Any],
+) -> Path:
+    from evals.plots import plot_hit_rate, plot_scores
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plot_hit_rate(folder / "hit_rate.png", summaries.get("all", {}))
+    plot_scores(folder / "scores.png", results[primary], threshold)
+    lines = [f"# {title}", ""]
+    lines += [f"- {key}: {value}" for key, value in meta.items()]
+    lines += ["", "## Summary", "", summary_table(summaries), ""]
+    lines += ["![hit rate against k](hit_rate.png)", "", "![top-1 scores](scores.png)", ""]
+    if calibration is not None:
+        lines += [
+            "## Calibration",
+            "",
+            f"Threshold chosen: **{calibration.threshold:.4f}** ({calibration.answerable} answerable, "
+            f"{calibration.unanswerable} unanswerable questions).",
+            "",
+            "| threshold | unanswerable that abstain | answerable that abstain |",
+            "|---|---|---|",
+        ]
+        step = max(1, len(calibration.curve) // 25)
+        for point in calibration.curve[::step]:
+            lines.append(f"| {point.threshold:.4f} | {point.abstain_recall:.3f} | {point.false_abstention:.3f} |")
+        lines.append("")
+    project = results[primary]
+    lines += ["## Per question", "", "| id | split | question | first relevant rank | facts | abstained |", "|---|---|---|---|---|---|"]
+    for r in project:
+        facts = f"{sum(r.facts_found)}/{len(r.facts_found)}" if r.facts_found else "—"
+        lines.append(
+            f"| {r.item.id} | {r.item.split} | {cell(r.item.question, 70)} | {fmt(r.first_rank)} | {facts} | "
+            f"{fmt(r.abstained)}{'' if r.item.answerable else ' (should)'} |"
+        )
+    lines += ["", "## Failures", ""]
+    bad = failures(project)
+    if not bad:
+        lines.append("None.")
+    for r in bad:
+        lines += [f"### {r.item.id}: {cell(r.item.question, 200)}", "", f"Why: {why(r)}.", ""]
+        if r.run.resolved != r.item.question:
+            lines.append(f"Searched as: {cell(r.run.resolved, 200)}")
+            lines.append("")
+        if r.item.evidence:
+            lines.append("Expected evidence: " + "; ".join(f"“{cell(e, 120)}”" for e in r.item.evidence))
+            lines.append("")
+        lines.append("Retrieved instead:")
+        lines.append("")
+        for rank, hit in enumerate(r.run.hits[:3], start=1):
+            lines.append(f"{rank}. `{hit.section}` — {cell(hit.text, 140)}")
+        if r.run.answer is not None:
+            lines += ["", f"Answer: {cell(r.run.answer.answer, 300)}"]
+        lines.append("")
+    path = folder / "README.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,121 @@
+"""Run a dataset through a system and turn what happened into per-question results and summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from evals import metrics as m
+from evals.dataset import EvalItem
+from evals.systems import Run, System
+from rag.models import answer_payload
+
+
+@dataclass
+class QuestionResult:
+    item: EvalItem
+    run: Run
+    retrieval: dict[str, float] = field(default_factory=dict)  # e.g. "hit@3"
+    first_rank: int | None = None
+    words: dict[int, int] = field(default_factory=dict)
+    facts_found: list[bool] = field(default_factory=list)
+    citations_valid: bool | None = None
+    supported: list[bool] = field(default_factory=list)
+    abstained: bool | None = None
+
+    @property
+    def scored_for_retrieval(self) -> bool:
+        return self.item.answerable and bool(self.item.evidence)
+
+
+def history_for(item: EvalItem, by_id: dict[str, EvalItem]) -> list[str]:
+    """The earlier questions of a follow-up chain, oldest first."""
+    chain: list[str] = []
+    current = item
+    while current.follows:
+        current = by_id[current.follows]
+        chain.append(current.question)
+    return list(reversed(chain))
+
+
+def evaluate(
+    system: System,
+    items: Sequence[EvalItem],
+    ks: Sequence[int],
+    sources: dict[str, str],
+    progress: bool = True,
+) -> list[QuestionResult]:
+    by_id = {item.id: item for item in items}
+    depth = max(ks)
+    results = []
+    for item in tqdm(items, desc=system.name, disable=not progress, leave=False):
+        run = system.run(item.question, depth, history_for(item, by_id))
+        results.append(score(item, run, ks, sources))
+    return results
+
+
+def score(item: EvalItem, run: Run, ks: Sequence[int], sources: dict[str, str]) -> QuestionResult:
+    texts = [h.text for h in run.hits]
+    result = QuestionResult(item, run)
+    if result.scored_for_retrieval:
+        for k in ks:
+            result.retrieval[f"hit@{k}"] = m.hit_at(texts, item.evidence, k, item.evidence_mode)
+            result.retrieval[f"recall@{k}"] = m.recall_at(texts, item.evidence, k)
+            result.retrieval[f"precision@{k}"] = m.precision_at(texts, item.evidence, k)
+            result.retrieval[f"mrr@{k}"] = m.reciprocal_rank_at(texts, item.evidence, k)
+            result.retrieval[f"ndcg@{k}"] = m.ndcg_at(texts, item.evidence, k)
+        result.first_rank = m.first_relevant_rank(texts, item.evidence)
+    result.words = {k: sum(len(t.split()) for t in texts[:k]) for k in ks}
+    if run.answer is not None:
+        payload = answer_payload(run.answer)
+        citations = payload["citations"]
+        assert isinstance(citations, list)
+        result.abstained = not run.answer.answerable
+        result.citations_valid = m.citations_valid(run.answer.answer, citations, sources)
+        if item.answerable:
+            result.facts_found = m.facts_found(run.answer.answer, item.facts)
+            if item.evidence:
+                result.supported = [m.citation_supported(str(c["quote"]), item.evidence) for c in citations]
+    return result
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def summarise(results: Sequence[QuestionResult], ks: Sequence[int]) -> dict[str, float | int | None]:
+    """Aggregate metrics of one system on a set of questions."""
+    scored = [r for r in results if r.scored_for_retrieval]
+    summary: dict[str, float | int | None] = {"questions": len(results), "retrieval_questions": len(scored)}
+    for k in ks:
+        for name in ("hit", "recall", "precision", "mrr", "ndcg"):
+            summary[f"{name}@{k}"] = mean([r.retrieval[f"{name}@{k}"] for r in scored])
+        summary[f"words@{k}"] = m.median([float(r.words[k]) for r in scored])
+    summary["retrieval_ms_p50"] = m.median([r.run.retrieval_ms for r in results])
+    summary["retrieval_ms_p95"] = m.percentile([r.run.retrieval_ms for r in results], 0.95)
+    answered = [r for r in results if r.run.answer is not None]
+    if not answered:
+        return summary
+    answerable = [r for r in answered if r.item.answerable]
+    with_facts = [r for r in answerable if r.item.facts]
+    unanswerable = [r for r in answered if not r.item.answerable]
+    abstained = [r for r in answered if r.abstained]
+    citations = [ok for r in answerable if not r.abstained for ok in r.supported]
+    summary.update(
+        {
+            "fact_recall": mean([float(all(r.facts_found)) for r in with_facts]),
+            "fact_recall_per_fact": mean([float(f) for r in with_facts for f in r.facts_found]),
+            "citations_valid": mean([float(bool(r.citations_valid)) for r in answered]),
+            "citation_support": mean([float(ok) for ok in citations]) if citations else None,
+            "abstain_precision": (
+                sum(not r.item.answerable for r in abstained) / len(abstained) if abstained else None
+            ),
+            "abstain_recall": mean([float(bool(r.abstained)) for r in unanswerable]) if unanswerable else None,
+            "false_abstention": mean([float(bool(r.abstained)) for r in answerable]) if answerable else None,
+            "answer_ms_p50": m.median([r.run.answer_ms for r in answered]),
+            "answer_ms_p95": m.percentile([r.run.answer_ms for r in answered], 0.95),
+        }
+    )
+    return summary

@@ -12,7 +12,8 @@ from api.errors import install_error_handlers
 from api.logging_setup import configure_logging
 from api.metrics import install_observability
 from api.middleware import install_protections
-from api.routes import health, query
+from api.routes import chat_completions, feedback, health, page, query, stream
+from api.slack import router as slack_router
 from rag import __version__
 from rag.errors import RagError
 from rag.service import QAService
@@ -55,4 +56,10 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     install_observability(app)
     app.include_router(health.router)
     app.include_router(query.router)
+    app.include_router(stream.router)
+    app.include_router(chat_completions.router)
+    app.include_router(page.router)
+    app.include_router(feedback.router)
+    # Slack's Request URL; its own lifespan starts the bot (and Socket Mode) after the app's.
+    app.include_router(slack_router)
     return app

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
+from rag.followup import resolve_followup
 from rag.models import Answer
 from rag.service import QAService
 from rag.state import StateStore
@@ -23,7 +25,34 @@ def ask_in_conversation(
     answer = service.ask(question, top_k, history)
     if conversation_id:
         store.add_turn(conversation_id, answer.question, answer.resolved_question, answer.answer)
-    log_answer(store, answer, (time.perf_counter() - started) * 1000, conversation_id, channel, service.answerer.name)
+    log_answer(store, answer, (time.perf_counter() - started) * 1000, conversation_id, channel, answer.answerer)
+    return answer
+
+
+def resolved_history(service: QAService, questions: Sequence[str]) -> list[str]:
+    """Earlier questions (oldest first) as they were meant, each resolved against the ones before it,
+    so a chain of follow-ups ("And in Seattle?", "And for seniors?") keeps its subject."""
+    retriever = service.index().retriever
+    resolved: list[str] = []
+    for question in questions:
+        if question.strip():
+            resolved.append(resolve_followup(question.strip(), resolved, retriever.slots, retriever.synonyms))
+    return resolved
+
+
+def ask_after(
+    service: QAService,
+    store: StateStore,
+    question: str,
+    earlier_questions: Sequence[str],
+    top_k: int | None = None,
+    channel: str = "openai",
+) -> Answer:
+    """Answer `question` in a conversation its caller keeps (an OpenAI client sends every turn each
+    time), and log it."""
+    started = time.perf_counter()
+    answer = service.ask(question, top_k, resolved_history(service, earlier_questions))
+    log_answer(store, answer, (time.perf_counter() - started) * 1000, None, channel, answer.answerer)
     return answer
 
 

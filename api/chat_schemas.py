@@ -1,0 +1,96 @@
+"""The parts of the OpenAI Chat Completions wire format this service speaks. Requests accept the
+fields OpenAI clients usually send (temperature, max_tokens, user, ...) and ignore what does not
+apply to quoting a guide; responses carry the guide's citations alongside."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from api.schemas import CitationOut
+
+MODEL_ID = "guide-rag"
+# A chat front end resends the whole conversation each turn; beyond this many messages it is refused.
+MAX_MESSAGES = 256
+
+
+class ContentPart(BaseModel):
+    """One part of a message's content; only `text` parts carry a question."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: StrictStr
+    text: StrictStr | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")  # name, tool_calls, ... are accepted and ignored
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: StrictStr | list[ContentPart] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": MODEL_ID,
+                    "messages": [
+                        {"role": "user", "content": "What do AI engineers earn in Austin?"},
+                        {"role": "assistant", "content": "Regional Salary Data: Austin $135,000 - $185,000 [1]"},
+                        {"role": "user", "content": "And in Seattle?"},
+                    ],
+                }
+            ]
+        },
+    )
+
+    model: StrictStr = Field(MODEL_ID, description=f"Any value is accepted; the answer comes from `{MODEL_ID}`.")
+    messages: list[ChatMessage] = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_MESSAGES,
+        description="The conversation, oldest first. The last message is the user's question; earlier "
+        "user messages give context to follow-ups.",
+    )
+    stream: bool | None = Field(False, description="Send `chat.completion.chunk` events, then `data: [DONE]`.")
+    top_k: StrictInt | None = Field(None, ge=1, description="How many chunks to consider (not an OpenAI field).")
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+    refusal: None = None
+
+
+class Choice(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: Literal["stop"]
+    logprobs: None = None
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[Choice]
+    citations: list[CitationOut] = Field(description="The answer's citations, as in `/v1/query`.")
+    query_id: str
+    answerable: bool
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]

@@ -1,0 +1,309 @@
+// The chat page: asks /v1/query/stream, shows the answer as it streams, turns [n] markers into
+// buttons that open the quoted passage. Text from the server only ever goes into text nodes.
+"use strict";
+
+(() => {
+  const KEY_STORAGE = "guide-rag-api-key";
+  const form = document.getElementById("ask");
+  const input = document.getElementById("question");
+  const send = document.getElementById("send");
+  const turns = document.getElementById("turns");
+  const welcome = document.getElementById("welcome");
+  const status = document.getElementById("status");
+  const newConversation = document.getElementById("new-conversation");
+  const conversationLabel = document.getElementById("conversation-label");
+  const keyForm = document.getElementById("key-form");
+  const keyInput = document.getElementById("api-key");
+
+  let conversationId = freshId();
+  let busy = false;
+  let inFlight = null; // the AbortController of the question being answered
+  let turnCount = 0;
+  let pendingQuestion = null; // asked again once an API key has been given
+
+  // crypto.randomUUID needs a secure context; getRandomValues works on plain http too.
+  function freshId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function announce(message) {
+    status.textContent = message;
+  }
+
+  function showConversationLabel() {
+    conversationLabel.textContent = `conversation ${conversationId.slice(0, 8)}`;
+  }
+
+  // -- Server-Sent Events over fetch ----------------------------------------------------------
+  // Yields {event, data} for each event of the stream; data is parsed JSON.
+  async function* readEvents(response) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+      const blocks = buffer.split(/\r?\n\r?\n/);
+      buffer = done ? "" : blocks.pop();
+      for (const block of blocks) {
+        let event = "message";
+        const data = [];
+        for (const line of block.split(/\r?\n/)) {
+          if (line.startsWith(":")) continue;
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const content = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+          if (field === "event") event = content;
+          else if (field === "data") data.push(content);
+        }
+        if (data.length) yield { event, data: JSON.parse(data.join("\n")) };
+      }
+      if (done) return;
+    }
+  }
+
+  // -- rendering ------------------------------------------------------------------------------
+  function newTurn(question) {
+    turnCount += 1;
+    const item = el("li", "turn");
+    const asked = el("p", "question", question);
+    const answer = el("article", "answer");
+    answer.setAttribute("aria-busy", "true");
+    answer.dataset.state = "streaming";
+    answer.setAttribute("aria-label", `Answer to: ${question}`);
+    const label = el("p", "answer-label", "Answer");
+    const text = el("div", "answer-text");
+    const notes = el("ul", "notes");
+    answer.append(label, text, notes);
+    item.append(asked, answer);
+    turns.append(item);
+    welcome.hidden = true;
+    item.scrollIntoView({ block: "end", behavior: "smooth" });
+    return { id: turnCount, answer, label, text, notes, citations: new Map() };
+  }
+
+  // Lines of the answer, each with its [n] markers as buttons (only for citations that exist).
+  function renderAnswer(turn, answerText) {
+    const lines = answerText.split("\n");
+    const nodes = lines.map((line) => {
+      const paragraph = el("p", "answer-line");
+      let last = 0;
+      for (const match of line.matchAll(/\[(\d+)\]/g)) {
+        const citation = turn.citations.get(Number(match[1]));
+        if (!citation) continue;
+        paragraph.append(document.createTextNode(line.slice(last, match.index)));
+        paragraph.append(citeButton(turn, citation));
+        last = match.index + match[0].length;
+      }
+      paragraph.append(document.createTextNode(line.slice(last)));
+      return paragraph;
+    });
+    turn.text.replaceChildren(...nodes);
+  }
+
+  function noteId(turn, n) {
+    return `note-${turn.id}-${n}`;
+  }
+
+  function citeButton(turn, citation) {
+    const button = el("button", "cite", `[${citation.n}]`);
+    button.type = "button";
+    button.setAttribute("aria-expanded", String(Boolean(document.getElementById(noteId(turn, citation.n)))));
+    button.setAttribute("aria-controls", noteId(turn, citation.n));
+    button.setAttribute("aria-label", `Source ${citation.n}: ${citation.section}`);
+    button.addEventListener("click", () => toggleNote(turn, citation, button));
+    return button;
+  }
+
+  function toggleNote(turn, citation, button) {
+    const existing = document.getElementById(noteId(turn, citation.n));
+    if (existing) {
+      existing.remove();
+      syncButtons(turn, citation.n, false);
+      button.focus();
+      return;
+    }
+    const note = el("li", "note");
+    note.id = noteId(turn, citation.n);
+    note.tabIndex = -1;
+    note.setAttribute("aria-label", `Source ${citation.n}`);
+    const head = el("div", "note-head");
+    const section = el("p", "note-section", `[${citation.n}] ${citation.section}`);
+    const close = el("button", "note-close secondary", "Close");
+    close.type = "button";
+    close.setAttribute("aria-label", `Close source ${citation.n}`);
+    close.addEventListener("click", () => toggleNote(turn, citation, button));
+    head.append(section, close);
+    const quote = el("blockquote", "note-quote", citation.quote);
+    const source = el("p", "note-source", `${citation.source} · characters ${citation.start}–${citation.end}`);
+    note.append(head, quote, source);
+    note.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") toggleNote(turn, citation, button);
+    });
+    // Keep the notes in citation order, whichever is opened first.
+    const after = [...turn.notes.children].find((other) => Number(other.dataset.n) > citation.n);
+    note.dataset.n = String(citation.n);
+    turn.notes.insertBefore(note, after || null);
+    syncButtons(turn, citation.n, true);
+    note.focus();
+  }
+
+  function syncButtons(turn, n, expanded) {
+    for (const button of turn.text.querySelectorAll(`[aria-controls="${noteId(turn, n)}"]`)) {
+      button.setAttribute("aria-expanded", String(expanded));
+    }
+  }
+
+  function finish(turn, state, labelText) {
+    turn.answer.dataset.state = state;
+    turn.answer.setAttribute("aria-busy", "false");
+    if (labelText) turn.label.textContent = labelText;
+  }
+
+  function fail(turn, message) {
+    turn.answer.classList.add("failed");
+    turn.text.replaceChildren(el("p", "answer-line", message));
+    finish(turn, "failed", "Could not answer");
+  }
+
+  // -- asking ---------------------------------------------------------------------------------
+  function headers() {
+    const result = { "Content-Type": "application/json", Accept: "text/event-stream" };
+    const key = sessionStorage.getItem(KEY_STORAGE);
+    if (key) result.Authorization = `Bearer ${key}`;
+    return result;
+  }
+
+  async function errorMessage(response) {
+    try {
+      const body = await response.json();
+      if (body && body.error && body.error.message) return body.error.message;
+    } catch (_) {
+      // not JSON: fall through to the status line
+    }
+    return `The server answered ${response.status} ${response.statusText}.`;
+  }
+
+  async function ask(question) {
+    busy = true;
+    send.disabled = true;
+    const controller = new AbortController();
+    inFlight = controller;
+    const turn = newTurn(question);
+    let answerText = "";
+    try {
+      const response = await fetch("/v1/query/stream", {
+        method: "POST",
+        headers: headers(),
+        body: JSON.stringify({ question, conversation_id: conversationId }),
+        signal: controller.signal,
+      });
+      if (response.status === 401) {
+        pendingQuestion = question;
+        keyForm.hidden = false;
+        keyInput.focus();
+        fail(turn, await errorMessage(response));
+        return;
+      }
+      if (!response.ok) {
+        fail(turn, await errorMessage(response));
+        return;
+      }
+      for await (const { event, data } of readEvents(response)) {
+        if (event === "citations") {
+          for (const citation of data.citations) turn.citations.set(citation.n, citation);
+          if (!data.answerable) {
+            turn.answer.classList.add("abstained");
+            turn.label.textContent = "Not covered by the guide";
+          }
+        } else if (event === "delta") {
+          answerText += data.text;
+          renderAnswer(turn, answerText);
+        } else if (event === "done") {
+          turn.answer.dataset.queryId = data.query_id;
+          renderAnswer(turn, data.answer);
+          finish(turn, "done", data.answerable ? "Answer" : "Not covered by the guide");
+        } else if (event === "error") {
+          fail(turn, data.error.message);
+        }
+      }
+      if (turn.answer.dataset.state === "streaming") fail(turn, "The answer stopped before it was complete.");
+    } catch (error) {
+      if (error.name === "AbortError") finish(turn, "stopped", "Stopped");
+      else fail(turn, "The server could not be reached.");
+    } finally {
+      if (inFlight === controller) inFlight = null;
+      busy = false;
+      send.disabled = false;
+      input.focus();
+    }
+  }
+
+  function submitQuestion() {
+    const question = input.value.trim();
+    if (!question || busy) return;
+    input.value = "";
+    autosize();
+    ask(question);
+  }
+
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = `${input.scrollHeight}px`;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitQuestion();
+  });
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submitQuestion();
+    }
+  });
+  input.addEventListener("input", autosize);
+
+  for (const button of document.querySelectorAll(".suggestion")) {
+    button.addEventListener("click", () => {
+      input.value = button.textContent;
+      submitQuestion();
+    });
+  }
+
+  newConversation.addEventListener("click", () => {
+    if (inFlight) inFlight.abort();
+    conversationId = freshId();
+    turns.replaceChildren();
+    welcome.hidden = false;
+    showConversationLabel();
+    announce("New conversation started.");
+    input.focus();
+  });
+
+  keyForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = keyInput.value.trim();
+    if (!key) return;
+    sessionStorage.setItem(KEY_STORAGE, key);
+    keyInput.value = "";
+    keyForm.hidden = true;
+    if (pendingQuestion) {
+      const question = pendingQuestion;
+      pendingQuestion = null;
+      ask(question);
+    }
+  });
+
+  showConversationLabel();
+  input.focus();
+})();

@@ -3,6 +3,7 @@ defaults over the same embedding model (256-token `SentenceSplitter` chunks; den
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ def llamaindex_baselines(corpus_dir: Path, embed_model: BaseEmbedding) -> list[L
     from llama_index.retrievers.bm25 import BM25Retriever
 
     Settings.llm = None  # no LLM is configured: keep llama-index from reaching for OpenAI
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
     documents = [Document(text=d.text, metadata={"source": d.source}) for d in load_documents(corpus_dir)]
     nodes = SentenceSplitter(chunk_size=256).get_nodes_from_documents(documents)
     index = VectorStoreIndex(nodes, embed_model=embed_model)

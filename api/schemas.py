@@ -38,6 +38,7 @@ class QueryResponse(BaseModel):
     answer: str
     answerable: bool
     citations: list[CitationOut]
+    answerer: str = Field("extractive", description='Who wrote the answer: "extractive", "openai" or "anthropic".')
 
 
 class RetrievedOut(BaseModel):

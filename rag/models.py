@@ -62,6 +62,8 @@ class Answer:
     retrieved: list[RetrievedChunk] = field(default_factory=list)
     # The question as it was searched (after follow-up resolution), for logs and evaluation.
     resolved_question: str = ""
+    # Which answerer wrote `answer`: "extractive", or the generator ("openai", "anthropic") when its reply passed verification.
+    answerer: str = "extractive"
 
 
 def citation_payload(citation: Citation) -> dict[str, object]:
@@ -84,6 +86,7 @@ def answer_payload(answer: Answer) -> dict[str, object]:
         "answer": answer.answer,
         "answerable": answer.answerable,
         "citations": [citation_payload(c) for c in answer.citations],
+        "answerer": answer.answerer,
     }
 
 

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, alias="RAG_LLM_MODEL")
     openai_api_key: str | None = Field(None, alias="OPENAI_API_KEY")
     anthropic_api_key: str | None = Field(None, alias="ANTHROPIC_API_KEY")
+    # How hard to try the generator before serving the extractive answer instead (see docs/llm.md).
+    llm_timeout: float = Field(15.0, alias="RAG_LLM_TIMEOUT", gt=0)
+    llm_max_tokens: int = Field(600, alias="RAG_LLM_MAX_TOKENS", ge=1)
+    llm_max_retries: int = Field(2, alias="RAG_LLM_MAX_RETRIES", ge=0)
+    llm_backoff: float = Field(0.5, alias="RAG_LLM_BACKOFF", ge=0)
+    llm_max_backoff: float = Field(8.0, alias="RAG_LLM_MAX_BACKOFF", ge=0)
+    llm_breaker_failures: int = Field(5, alias="RAG_LLM_BREAKER_FAILURES", ge=1)
+    llm_breaker_cooldown: float = Field(30.0, alias="RAG_LLM_BREAKER_COOLDOWN", ge=0)
 
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="RAG_API_KEYS")
 

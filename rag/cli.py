@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -90,17 +93,67 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return run_eval(args, settings)
 
 
+def shared_metrics_dir(workers: int) -> tuple[str | None, bool]:
+    """Several workers count into one folder so a scrape of any of them reports them all
+    (prometheus_client's multiprocess mode, read from PROMETHEUS_MULTIPROC_DIR as each worker starts).
+    Counts left by an earlier run are cleared. Returns the folder and whether it was made here."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    made = False
+    if folder is None and workers > 1:
+        folder, made = tempfile.mkdtemp(prefix="rag-metrics-"), True
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+    return folder, made
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
-        log_level="info",
-    )
+    folder, made = shared_metrics_dir(args.workers)
+    try:
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=args.workers,
+            log_level="info",
+            # The app formats every log line (JSON with request and query ids) and writes the access log.
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if made and folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.reporting import build_report, format_report
+    from rag.state import StateStore
+
+    report = build_report(StateStore(settings.state_path), args.days, args.slowest)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from rag.reporting import DAY, feedback_dataset, load_log
+    from rag.state import StateStore
+
+    since = time.time() - args.days * DAY if args.days else None
+    lines = feedback_dataset(load_log(StateStore(settings.state_path), since))
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"{len(lines)} questions to review written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -142,6 +195,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=positive_int, default=None)
     serve.add_argument("--workers", type=positive_int, default=1)
     serve.set_defaults(run=cmd_serve)
+
+    report = commands.add_parser("report", help="summarise the query log: volume, abstentions, 👎, drift")
+    report.add_argument("--days", type=positive_int, default=56, help="how far back to look (default 56)")
+    report.add_argument("--slowest", type=positive_int, default=5, help="how many of the slowest queries to list")
+    report.add_argument("--json", action="store_true", help="print the report as JSON")
+    report.set_defaults(run=cmd_report)
+
+    feedback = commands.add_parser("feedback", help="the questions users were let down on")
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", required=True)
+    export = feedback_commands.add_parser("export", help="👎 and abstained questions as dataset lines for review")
+    export.add_argument("--out", default=None, help="write the JSONL here (default: standard output)")
+    export.add_argument("--days", type=positive_int, default=None, help="only the last N days (default: all)")
+    export.set_defaults(run=cmd_feedback_export)
     return parser
 
 

@@ -1,0 +1,197 @@
+"""The Slack bot's behaviour: a slack-bolt app that answers mentions, direct messages, follow-ups in
+threads it has answered and `/guide`, and records 👍/👎 feedback. Transport (HTTP or Socket Mode) is
+`api/slack.py`'s concern; these listeners serve both.
+
+Slack's delivery rules shape the code: every listener acknowledges at once and hands the slow part
+(retrieval, Web API calls that may wait out a 429) to worker threads; each message is answered once,
+recorded in the state store that every worker process shares.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from api.slack_blocks import (
+    FEEDBACK_RATINGS,
+    THANKS,
+    Message,
+    answer_messages,
+    notice_messages,
+    plain_question,
+    thanked_blocks,
+)
+from rag.conversation import ask_in_conversation
+from rag.errors import InvalidQuestion, RagError
+from rag.service import QAService
+from rag.settings import Settings
+from rag.state import StateStore
+
+log = logging.getLogger(__name__)
+
+USAGE = "Ask me about the AI Engineer hiring guide, e.g. `/guide What do AI engineers earn in Seattle?`"
+# Message subtypes that are a person writing; the rest are edits, deletions, joins, bots…
+ANSWERED_SUBTYPES = {None, "thread_broadcast", "file_share"}
+RATE_LIMIT_RETRIES = 3
+SEEN_WAIT_SECONDS = 5.0
+
+
+def web_client(settings: Settings) -> WebClient:
+    """The Web API client: `SLACK_API_URL` as base (tests point it at a fake); waits out 429s, then retries."""
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    client = WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=15)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+    return client
+
+
+def conversation_id(channel: str, thread_ts: str) -> str:
+    return f"slack:{channel}:{thread_ts}"
+
+
+def is_from_a_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    """False for the bot's own messages, other bots, and message edits, deletions and the like."""
+    if event.get("bot_id") or event.get("subtype") not in ANSWERED_SUBTYPES:
+        return False
+    user = event.get("user")
+    return bool(user) and user != bot_user_id
+
+
+class SlackBot:
+    """The bolt app and its listeners; `close()` lets answers in flight finish."""
+
+    def __init__(self, settings: Settings, service: QAService, store: StateStore) -> None:
+        self.service = service
+        self.store = store
+        self.client = web_client(settings)
+        # Three pools so that an ack never queues behind slow work: bolt's listeners only acknowledge and
+        # hand over; reactions and feedback updates are quick; answers take a retrieval each.
+        self.listeners = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-listener")
+        self.quick = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-quick")
+        self.answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-answer")
+        self.app = App(
+            client=self.client,
+            # Explicit values: bolt would otherwise read SLACK_* from the environment itself.
+            signing_secret=settings.slack_signing_secret or "",
+            request_verification_enabled=bool(settings.slack_signing_secret),
+            # auth.test runs on the first event rather than at start-up: the app starts without reaching Slack.
+            token_verification_enabled=False,
+            listener_executor=self.listeners,
+        )
+        self.app.event("app_mention")(self.on_mention)
+        self.app.event("message")(self.on_message)
+        self.app.command("/guide")(self.on_command)
+        self.app.action(re.compile(r"^feedback_(up|down)$"))(self.on_feedback)
+
+    def close(self) -> None:
+        for pool in (self.listeners, self.quick, self.answers):
+            pool.shutdown(wait=True)
+
+    # -- listeners: acknowledge (bolt does it for events), decide, hand over ---------------------
+    def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        self.take(body, event, context.bot_user_id)
+
+    def on_message(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        # In a channel only a reply in a thread the bot has answered is for us; mentions come as app_mention.
+        if event.get("channel_type") == "im" or self.is_followup(event):
+            self.take(body, event, context.bot_user_id)
+
+    def is_followup(self, event: dict[str, Any]) -> bool:
+        thread_ts = event.get("thread_ts")
+        if not thread_ts:
+            return False
+        return bool(self.store.turns(conversation_id(event.get("channel", ""), thread_ts)))
+
+    def take(self, body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None) -> None:
+        if not is_from_a_person(event, bot_user_id):
+            return
+        # One claim per message, not per delivery: Slack's retries repeat the event_id, and a mention
+        # in an answered thread arrives twice (app_mention and message) with different event ids.
+        if not self.store.claim_event(f"message:{event['channel']}:{event['ts']}"):
+            log.info("slack: event %s is a message already answered", body.get("event_id"))
+            return
+        seen = self.quick.submit(self.guarded(self.show_seen, event["channel"], event["ts"]))
+        self.answers.submit(self.guarded(self.answer_in_thread, event, bot_user_id, seen))
+
+    def on_command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        question = plain_question(command.get("text", ""))
+        if not question:
+            ack(response_type="ephemeral", text=USAGE)
+            return
+        ack(response_type="ephemeral", text=f"Looking up “{question}” in the guide…")
+        self.answers.submit(self.guarded(self.answer_command, question, respond))
+
+    def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        self.quick.submit(self.guarded(self.record_feedback, body, action, respond))
+
+    # -- the work after the ack ------------------------------------------------------------------
+    def guarded(self, work: Callable[..., None], *args: Any) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work(*args)
+            except Exception:  # a worker thread has no caller to raise to
+                log.exception("slack: %s failed", work.__name__)
+
+        return run
+
+    def show_seen(self, channel: str, ts: str) -> None:
+        try:
+            self.client.reactions_add(channel=channel, timestamp=ts, name="eyes")
+        except SlackApiError as exc:  # already_reacted, missing scope: the answer matters more
+            log.warning("slack: cannot add :eyes: (%s)", exc.response.get("error"))
+
+    def answer_in_thread(self, event: dict[str, Any], bot_user_id: str | None, seen: Future[None]) -> None:
+        channel = event["channel"]
+        thread_ts = event.get("thread_ts") or event["ts"]
+        question = plain_question(event.get("text", ""), bot_user_id)
+        messages = self.reply(question, conversation_id(channel, thread_ts))
+        with suppress(TimeoutError):  # the :eyes: goes first, unless Slack keeps it waiting
+            seen.result(timeout=SEEN_WAIT_SECONDS)
+        for message in messages:
+            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
+
+    def answer_command(self, question: str, respond: Respond) -> None:
+        for message in self.reply(question, None):
+            respond(response_type="ephemeral", replace_original=False, **message)
+
+    def reply(self, question: str, conversation: str | None) -> list[Message]:
+        if not question:
+            return notice_messages(USAGE)
+        try:
+            answer = ask_in_conversation(
+                self.service, self.store, question, conversation_id=conversation, channel="slack"
+            )
+        except InvalidQuestion as exc:
+            return notice_messages(f"I can't answer that as asked: {exc}.")
+        except RagError as exc:
+            log.warning("slack: cannot answer: %s", exc)
+            return notice_messages("Sorry — I can't reach the guide right now. Please try again in a minute.")
+        return answer_messages(answer)
+
+    def record_feedback(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        rating = FEEDBACK_RATINGS[action["action_id"]]
+        query_id = action.get("value", "")
+        if not self.store.query_exists(query_id):
+            log.warning("slack: feedback for an unknown query %r", query_id)
+            return
+        self.store.record_feedback(query_id, rating, None, source="slack")
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id")
+        if not message.get("blocks"):
+            # An ephemeral answer (from /guide) is not sent back with the click: thank with a new note.
+            respond(response_type="ephemeral", replace_original=False, text=THANKS[rating])
+            return
+        update = {"text": message.get("text", ""), "blocks": thanked_blocks(message["blocks"], rating)}
+        if channel and message.get("ts") and not (body.get("container") or {}).get("is_ephemeral"):
+            self.client.chat_update(channel=channel, ts=message["ts"], **update)
+        else:
+            respond(replace_original=True, **update)

@@ -164,19 +164,33 @@ class AnswerSlots:
     def __init__(self, limit: int, queue: int) -> None:
         self.limit = limit
         self.queue = queue
+        self.running = 0
         self.waiting = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._semaphore: asyncio.Semaphore | None = None
 
-    def semaphore(self) -> asyncio.Semaphore:
+    def _current(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         if self._semaphore is None or self._loop is not loop:
-            self._loop, self._semaphore, self.waiting = loop, asyncio.Semaphore(self.limit), 0
+            self._loop, self._semaphore = loop, asyncio.Semaphore(self.limit)
+            self.running = self.waiting = 0
         return self._semaphore
 
     def full(self) -> bool:
-        semaphore = self.semaphore()
-        return semaphore.locked() and self.waiting >= self.queue
+        return self._current().locked() and self.waiting >= self.queue
+
+    async def acquire(self) -> None:
+        semaphore = self._current()
+        self.waiting += 1
+        try:
+            await semaphore.acquire()
+        finally:
+            self.waiting -= 1
+        self.running += 1
+
+    def release(self) -> None:
+        self.running -= 1
+        self._current().release()
 
 
 class AnswerGuard:
@@ -221,17 +235,12 @@ class AnswerGuard:
 
         async def answer() -> None:
             nonlocal running
-            semaphore = self.slots.semaphore()
-            self.slots.waiting += 1
-            try:
-                await semaphore.acquire()
-            finally:
-                self.slots.waiting -= 1
+            await self.slots.acquire()
             running = True
             try:
                 await self.app(scope, receive, send_unless_abandoned)
             finally:
-                semaphore.release()
+                self.slots.release()
 
         task = asyncio.ensure_future(answer())
         try:

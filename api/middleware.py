@@ -26,11 +26,9 @@ def install_protections(app: FastAPI, settings: Settings) -> None:
     """Add the limits and the access checks. Starlette runs the middleware added last first, so from the
     outside in a request meets: CORS, the body limit, the rate limit, the bearer check, the model's slots."""
     checker = TokenChecker(settings.api_keys)
-    app.add_middleware(
-        AnswerGuard,
-        slots=AnswerSlots(settings.max_concurrent_answers, settings.max_queued_answers),
-        timeout=settings.request_timeout_seconds,
-    )
+    # On app.state so that metrics and tests can see how many answers run and wait.
+    app.state.answer_slots = AnswerSlots(settings.max_concurrent_answers, settings.max_queued_answers)
+    app.add_middleware(AnswerGuard, slots=app.state.answer_slots, timeout=settings.request_timeout_seconds)
     app.add_middleware(BearerAuth, checker=checker)
     if settings.rate_limit_per_minute > 0:
         # Before the bearer check, so guessing tokens is throttled too.

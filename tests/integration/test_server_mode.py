@@ -1,0 +1,98 @@
+"""Server mode: with RAG_CHROMA_HOST/PORT set, `ingest` and the API use a real `chroma run` server,
+with the same answers as the embedded store — and ride out the server going away and coming back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from api.app import create_app
+from rag.ingest import IngestReport, ingest
+from rag.service import QAService
+from rag.settings import Settings
+from tests.chroma_server import ChromaServer
+from tests.conftest import make_settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+QUESTIONS = [
+    "What is the salary range for a senior AI engineer?",
+    "Which programming languages should an AI engineer know?",
+    "What is the capital of France?",
+]
+
+
+@dataclass(frozen=True)
+class ServerIndex:
+    server: ChromaServer
+    settings: Settings
+    first: IngestReport
+
+
+@pytest.fixture(scope="module")
+def server_index(tmp_path_factory: pytest.TempPathFactory, embed_model: BaseEmbedding) -> Iterator[ServerIndex]:
+    """One Chroma server for the module, with the corpus ingested into it once."""
+    tmp = tmp_path_factory.mktemp("server-mode")
+    server = ChromaServer(tmp / "chroma")
+    server.start()
+    try:
+        settings = make_settings(tmp, RAG_INDEX_DIR=tmp / "local-index", **server.settings_env())
+        yield ServerIndex(server, settings, ingest(settings, embed_model))
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def server_client(server_index: ServerIndex, embed_model: BaseEmbedding) -> Iterator[TestClient]:
+    settings = server_index.settings
+    with TestClient(create_app(settings, QAService(settings, embed_model=embed_model))) as client:
+        yield client
+
+
+def test_ingest_writes_to_the_server_not_the_index_folder(
+    server_index: ServerIndex, embed_model: BaseEmbedding, built_settings: Settings
+) -> None:
+    first, settings = server_index.first, server_index.settings
+    assert first.switched and first.added > 100 and first.embedded == first.added
+    assert not settings.index_dir.exists()
+    assert (server_index.server.path / "chroma.sqlite3").exists()
+    # Same corpus, same chunks as the embedded index; and a second run changes nothing.
+    local = QAService(built_settings, embed_model=embed_model).load()
+    assert local.chunk_count == first.added
+    again = ingest(settings, embed_model)
+    assert (again.embedded, again.switched, again.unchanged) == (0, False, first.added)
+
+
+def test_api_answers_from_the_server_as_from_the_embedded_store(server_client: TestClient, client: TestClient) -> None:
+    ready = server_client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    for question in QUESTIONS:
+        remote = server_client.post("/v1/query", json={"question": question}).json()
+        local = client.post("/v1/query", json={"question": question}).json()
+        assert remote["answer"] == local["answer"]
+        assert remote["answerable"] == local["answerable"]
+        assert remote["citations"] == local["citations"]
+    remote_chunks = server_client.post("/v1/retrieve", json={"query": "remote work", "top_k": 8}).json()
+    local_chunks = client.post("/v1/retrieve", json={"query": "remote work", "top_k": 8}).json()
+    assert [r["chunk_id"] for r in remote_chunks["results"]] == [r["chunk_id"] for r in local_chunks["results"]]
+
+
+def test_server_outage_is_a_503_and_the_service_recovers_on_restart(
+    server_client: TestClient, server_index: ServerIndex
+) -> None:
+    chroma_server = server_index.server
+    question = {"question": QUESTIONS[0]}
+    before = server_client.post("/v1/query", json=question).json()
+    chroma_server.stop()
+    down = server_client.post("/v1/query", json=question)
+    assert down.status_code == 503
+    assert down.json()["error"]["code"] == "index_unavailable"
+    assert server_client.get("/readyz").status_code == 503
+    chroma_server.start()  # same folder, same port
+    assert server_client.get("/readyz").status_code == 200
+    after = server_client.post("/v1/query", json=question).json()
+    assert after["answer"] == before["answer"]

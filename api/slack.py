@@ -8,6 +8,7 @@ service and state store exist, and on shutdown it lets answers in flight finish.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,6 +47,21 @@ def signature_is_valid(verifier: SignatureVerifier, body: bytes, request: Reques
         return False
 
 
+def keep_connecting(handler: SocketModeHandler, stopping: threading.Event) -> None:
+    """Open the Socket Mode connection, retrying with growing pauses until it opens or the app stops;
+    once open, slack_sdk's client reconnects on its own."""
+    pause = 1.0
+    while not stopping.is_set():
+        try:
+            handler.connect()
+            log.info("slack: connected in Socket Mode")
+            return
+        except Exception as exc:
+            log.error("slack: Socket Mode could not connect (next try in %.0fs): %s", pause, exc)
+        stopping.wait(pause)
+        pause = min(pause * 2, 60.0)
+
+
 @asynccontextmanager
 async def slack_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -54,20 +70,21 @@ async def slack_lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.slack_verifier = (
         SignatureVerifier(settings.slack_signing_secret) if settings.slack_signing_secret else None
     )
+    if bot is None:
+        log.info("slack: disabled (SLACK_BOT_TOKEN is not set)")
     socket_mode: SocketModeHandler | None = None
+    stopping = threading.Event()
     if bot is not None and settings.slack_app_token:
         socket_mode = SocketModeHandler(bot.app, settings.slack_app_token)
-        try:
-            await run_in_threadpool(socket_mode.connect)
-            log.info("slack: connected in Socket Mode")
-        except Exception as exc:  # the HTTP API serves on; the log says why Slack does not
-            log.error("slack: Socket Mode could not connect: %s", exc)
-    elif bot is None:
-        log.info("slack: disabled (SLACK_BOT_TOKEN is not set)")
+        # In the background: the HTTP API serves at once, whether or not Slack is reachable.
+        connecting = threading.Thread(target=keep_connecting, args=(socket_mode, stopping), daemon=True)
+        connecting.start()
     try:
         yield
     finally:
+        stopping.set()
         if socket_mode is not None:
+            await run_in_threadpool(connecting.join, 10)  # a connect in progress ends before the close
             await run_in_threadpool(socket_mode.close)
         if bot is not None:
             await run_in_threadpool(bot.close)

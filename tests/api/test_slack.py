@@ -22,11 +22,12 @@ from rag.service import QAService
 from rag.settings import Settings
 from rag.state import StateStore
 from tests.conftest import make_settings
-from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, TOKEN, FakeSlackAPI, fake_slack_api
+from tests.fakes.slack_api import APP_TOKEN, BOT_ID, BOT_USER_ID, TOKEN, FakeSlackAPI, fake_slack_api
 from tests.fakes.slack_requests import (
     CHANNEL,
     DM,
     SECRET,
+    command_fields,
     context_texts,
     event_body,
     mention,
@@ -375,3 +376,33 @@ def test_the_guide_command_answers_privately_and_its_buttons_work(
     assert thanks.params["text"].startswith("👍 Thanks")
     store = StateStore(settings.state_path)
     assert store.rows("SELECT query_id, rating, source FROM feedback") == [(query_id, "up", "slack")]
+
+
+# -- Socket Mode ---------------------------------------------------------------------------------------
+
+
+def test_socket_mode_feeds_the_same_listeners(
+    tmp_path: Path, built_settings: Settings, embed_model: BaseEmbedding, slack_api: FakeSlackAPI
+) -> None:
+    settings = slack_settings(tmp_path, built_settings, slack_api, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=None)
+    event = json.loads(event_body(mention("What do AI engineers earn in Seattle?", "1700001300.000100"), "Ev0090"))
+    with running(settings, embed_model) as client:
+        slack_api.wait_for_socket()
+        slack_api.push("events_api", event, "envelope-1")
+        assert slack_api.wait_for_ack("envelope-1") == {"envelope_id": "envelope-1"}
+        slack_api.push("events_api", event, "envelope-2", retry_attempt=1)  # Slack's retry: same event_id
+        slack_api.wait_for_ack("envelope-2")
+        slack_api.push(
+            "slash_commands", command_fields("Is a PhD required?", slack_api.hook_url("socket")), "envelope-3"
+        )
+        command_ack = slack_api.wait_for_ack("envelope-3")
+        # Without a signing secret the HTTP endpoint stays shut, and says why.
+        refused = client.post("/slack/events", content="{}", headers={"Content-Type": "application/json"})
+        assert refused.status_code == 503 and "Socket Mode" in refused.json()["error"]["message"]
+    assert command_ack["payload"]["response_type"] == "ephemeral"
+    assert "Looking up" in command_ack["payload"]["text"]
+    (post,) = slack_api.calls_to("chat.postMessage")
+    assert post.params["thread_ts"] == "1700001300.000100"
+    assert SEATTLE in section_texts(blocks_of(post.params))
+    (answer,) = slack_api.calls_to("response_url:socket")
+    assert context_texts(answer.params["blocks"])  # a cited answer

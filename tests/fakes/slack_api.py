@@ -1,5 +1,6 @@
-"""A loopback stand-in for Slack's Web API (and for the `response_url` of slash commands and buttons):
-a small HTTP server that speaks Slack's wire format, so the real `slack_sdk` client is exercised.
+"""A loopback stand-in for Slack's Web API (and for the `response_url` of slash commands and buttons,
+and the WebSocket of Socket Mode): small servers that speak Slack's wire format, so the real
+`slack_sdk` clients are exercised.
 
 It records every call, checks the bot token and Block Kit's size limits the way Slack does, and can
 answer one call of a method with `429 Retry-After`.
@@ -11,16 +12,20 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import Server, ServerConnection, serve
+
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
 TEAM_ID = "T0TEST01"
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-test-app-token"
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,12 @@ def block_errors(blocks: list[dict[str, Any]]) -> list[str]:
 class FakeSlackAPI:
     """Serves `http://127.0.0.1:<port>/api/<method>` and `/hooks/<name>` until `stop()`."""
 
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, app_token: str = APP_TOKEN) -> None:
         self.token = token
+        self.app_token = app_token
+        self.socket_messages: list[dict[str, Any]] = []  # what Socket Mode clients sent (acks)
+        self._sockets: list[ServerConnection] = []
+        self._socket_server: Server | None = None
         self.calls: list[Call] = []
         self._changed = threading.Condition()
         self._rate_limited: dict[str, int] = {}
@@ -73,6 +82,8 @@ class FakeSlackAPI:
         return self
 
     def stop(self) -> None:
+        if self._socket_server is not None:
+            self._socket_server.shutdown()
         self._server.shutdown()
         self._server.server_close()
 
@@ -102,6 +113,51 @@ class FakeSlackAPI:
                     raise AssertionError(f"{method}: {len(found)} calls after {timeout}s, wanted {count}: {self.calls}")
                 self._changed.wait(left)
             return found
+
+    # -- Socket Mode: apps.connections.open hands out this WebSocket ------------------------------------
+    def _socket_url(self) -> str:
+        if self._socket_server is None:
+            self._socket_server = serve(self._socket_session, "127.0.0.1", 0)
+            threading.Thread(target=self._socket_server.serve_forever, daemon=True).start()
+        port = self._socket_server.socket.getsockname()[1]
+        return f"ws://127.0.0.1:{port}/link/?ticket=fake-ticket&app_id=A0GUIDE01"
+
+    def _socket_session(self, connection: ServerConnection) -> None:
+        connection.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0GUIDE01"}}))
+        with self._changed:
+            self._sockets.append(connection)
+            self._changed.notify_all()
+        with suppress(ConnectionClosed):  # slack_sdk's client may hang up without a close frame
+            for raw in connection:
+                with self._changed:
+                    self.socket_messages.append(json.loads(raw))
+                    self._changed.notify_all()
+
+    def wait_for_socket(self, timeout: float = 30) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._sockets, timeout):
+                raise AssertionError(f"no Socket Mode client connected within {timeout}s: {self.calls}")
+
+    def push(self, envelope_type: str, payload: dict[str, Any], envelope_id: str, retry_attempt: int = 0) -> None:
+        """Deliver an envelope to the connected client, as Slack does over Socket Mode."""
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "payload": payload,
+            "accepts_response_payload": envelope_type != "events_api",
+            "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else "",
+        }
+        self._sockets[-1].send(json.dumps(envelope))
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 30) -> dict[str, Any]:
+        def acked() -> dict[str, Any] | None:
+            return next((m for m in self.socket_messages if m.get("envelope_id") == envelope_id), None)
+
+        with self._changed:
+            if not self._changed.wait_for(lambda: acked() is not None, timeout):
+                raise AssertionError(f"envelope {envelope_id} not acknowledged within {timeout}s")
+            return acked()  # type: ignore[return-value]
 
     # -- Slack's behaviour -----------------------------------------------------------------------
     def _record(self, method: str, params: dict[str, Any], status: int, reply: dict[str, Any]) -> None:
@@ -190,8 +246,12 @@ class FakeSlackAPI:
                     body = json.dumps(limited).encode()
                     self._send(429, body, "application/json; charset=utf-8", {"Retry-After": str(retry_after)})
                     return
-                if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                # apps.connections.open takes the app-level token; every other method the bot token.
+                expected = fake.app_token if method == "apps.connections.open" else fake.token
+                if self.headers.get("Authorization") != f"Bearer {expected}":
                     reply: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
+                elif method == "apps.connections.open":
+                    reply = {"ok": True, "url": fake._socket_url()}
                 else:
                     reply = fake.answer(method, params)
                 fake._record(method, params, 200, reply)

@@ -73,23 +73,25 @@ def post_form(client: TestClient, fields: dict[str, str]) -> Response:
     return client.post("/slack/events", content=body, headers=headers)
 
 
+def command_fields(text: str, response_url: str) -> dict[str, str]:
+    """A `/guide` invocation, as Slack sends it (form fields over HTTP, a dict over Socket Mode)."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM_ID,
+        "channel_id": CHANNEL,
+        "channel_name": "general",
+        "user_id": HUMAN,
+        "user_name": "ada",
+        "command": "/guide",
+        "text": text,
+        "api_app_id": "A0GUIDE01",
+        "response_url": response_url,
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+    }
+
+
 def post_command(client: TestClient, text: str, response_url: str) -> Response:
-    return post_form(
-        client,
-        {
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "channel_id": CHANNEL,
-            "channel_name": "general",
-            "user_id": HUMAN,
-            "user_name": "ada",
-            "command": "/guide",
-            "text": text,
-            "api_app_id": "A0GUIDE01",
-            "response_url": response_url,
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-        },
-    )
+    return post_form(client, command_fields(text, response_url))
 
 
 def post_click(

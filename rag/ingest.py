@@ -15,6 +15,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.chunking import chunk_documents
 from rag.documents import load_documents
 from rag.errors import CorpusError, IndexUnavailable, RagError
+from rag.ingest_lease import server_ingest_lease
 from rag.models import Chunk
 from rag.settings import Settings
 from rag.store import ChunkStore, connect, where
@@ -45,7 +46,9 @@ class IngestReport:
 def ingest_lock(settings: Settings) -> Iterator[None]:
     """One ingest at a time per index folder; a second one refuses at once instead of interleaving."""
     if settings.chroma_host:
-        yield
+        # No file reaches the other machines: the lease lives in the server itself.
+        with server_ingest_lease(connect(settings), where(settings)):
+            yield
         return
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     path = Path(settings.index_dir) / LOCK_FILE

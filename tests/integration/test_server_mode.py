@@ -3,6 +3,8 @@ with the same answers as the embedded store — and ride out the server going aw
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -12,8 +14,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
 from rag.ingest import IngestReport, ingest
+from rag.ingest_lease import IngestRunning, Lease, read_lease, server_ingest_lease, write_lease
 from rag.service import QAService
 from rag.settings import Settings
+from rag.store import META_COLLECTION, connect, where
 from tests.chroma_server import ChromaServer
 from tests.conftest import make_settings
 
@@ -96,3 +100,49 @@ def test_server_outage_is_a_503_and_the_service_recovers_on_restart(
     assert server_client.get("/readyz").status_code == 200
     after = server_client.post("/v1/query", json=question).json()
     assert after["answer"] == before["answer"]
+
+
+def test_a_second_ingest_refuses_while_one_holds_the_server(
+    server_index: ServerIndex, embed_model: BaseEmbedding
+) -> None:
+    settings = server_index.settings
+    with server_ingest_lease(connect(settings), where(settings), settle=0.05) as held:
+        with pytest.raises(IngestRunning, match="another `rag ingest`") as refused:
+            ingest(settings, embed_model)
+        assert held.owner in str(refused.value)
+    # Released at the end of the block: the next ingest runs (and finds nothing to do).
+    assert ingest(settings, embed_model).embedded == 0
+    assert read_lease(connect(settings).get_collection(META_COLLECTION)) is None
+
+
+def test_two_claims_at_the_same_moment_leave_one_winner(server_index: ServerIndex) -> None:
+    settings = server_index.settings
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+    release = threading.Event()
+
+    def claim() -> None:
+        client = connect(settings)
+        start.wait()
+        try:
+            with server_ingest_lease(client, where(settings), settle=0.5):
+                outcomes.append("won")
+                release.wait(10)
+        except IngestRunning:
+            outcomes.append("refused")
+            release.set()
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["refused", "won"]
+
+
+def test_a_claim_left_by_a_dead_ingest_lapses(server_index: ServerIndex, embed_model: BaseEmbedding) -> None:
+    settings = server_index.settings
+    meta = connect(settings).get_collection(META_COLLECTION)
+    write_lease(meta, Lease("crashed-host pid 1", expires=time.time() - 1, started=time.time() - 120))
+    assert ingest(settings, embed_model).embedded == 0
+    assert read_lease(meta) is None

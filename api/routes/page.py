@@ -11,7 +11,12 @@ from fastapi.responses import FileResponse, JSONResponse
 from api.errors import error_response
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
-MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript"}
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript",
+    ".svg": "image/svg+xml",
+}
 # The page runs only its own script and talks only to this origin; answer text can never become markup.
 PAGE_HEADERS = {
     "Content-Security-Policy": (

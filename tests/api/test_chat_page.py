@@ -1,0 +1,184 @@
+"""The chat page at `/` in headless Chromium (Debian's `chromium`, driven by Playwright): ask, watch
+the answer arrive, open a citation, follow up, see an abstention, use it from the keyboard and on a
+phone-sized screen. Saves screenshots to `evals/reports/`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from api.app import create_app
+from rag.service import QAService
+from rag.settings import Settings
+from tests.serving import serve
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPORTS = Path(__file__).resolve().parents[2] / "evals" / "reports"
+ANSWER_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def page_url(
+    built_settings: Settings, embed_model: BaseEmbedding, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    settings = built_settings.model_copy(update={"state_path": tmp_path_factory.mktemp("page") / "rag.sqlite3"})
+    with serve(create_app(settings, QAService(settings, embed_model=embed_model))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium); the browser test needs it")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Browser, url: str, **context: object) -> tuple[Page, list[str]]:
+    """A fresh page at `url` and the list its console errors (CSP violations included) collect into."""
+    page = browser.new_context(**context).new_page()  # type: ignore[arg-type]
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(url)
+    return page, problems
+
+
+def ask(page: Page, question: str) -> int:
+    """Type `question`, press Enter, wait until its answer is complete; returns the turn's number (1-based)."""
+    turn = page.locator(".turn").count() + 1
+    page.locator("#question").fill(question)
+    page.locator("#question").press("Enter")
+    answer = page.locator(f".turn:nth-child({turn}) .answer")
+    expect(answer).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT_MS)
+    return turn
+
+
+def test_ask_read_open_a_citation_follow_up_and_abstain(browser: Browser, page_url: str, guide_text: str) -> None:
+    page, problems = open_page(browser, page_url, viewport={"width": 1100, "height": 1000})
+    expect(page).to_have_title("AI Engineer Hiring Guide — questions answered with citations")
+    expect(page.locator("#question")).to_be_focused()
+
+    # Record every length the answer's text passes through, to see it arrive piece by piece.
+    page.evaluate(
+        """() => {
+            window.answerLengths = [];
+            new MutationObserver(() => {
+                const text = document.querySelector('.turn:last-child .answer-text');
+                if (text) window.answerLengths.push(text.textContent.length);
+            }).observe(document.getElementById('turns'), {subtree: true, childList: true, characterData: true});
+        }"""
+    )
+    first = ask(page, "What do AI engineers earn in Austin?")
+    answer = page.locator(f".turn:nth-child({first}) .answer")
+    lengths = page.evaluate("window.answerLengths")
+    assert len(set(lengths)) > 10 and lengths[-1] == max(lengths), "the answer did not stream in"
+    expect(answer).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#turns")).to_have_attribute("aria-live", "polite")
+    expect(answer.locator(".answer-line").first).to_contain_text("Austin $135,000 - $185,000")
+    expect(answer).not_to_have_class("answer abstained")
+    expect(page.locator("#question")).to_be_focused()  # ready for the follow-up
+
+    # [1] is a button; it opens the quote with its section.
+    cite = answer.locator("button.cite", has_text="[1]").first
+    expect(cite).to_have_attribute("aria-expanded", "false")
+    cite.click()
+    expect(cite).to_have_attribute("aria-expanded", "true")
+    note = answer.locator(".note").first
+    expect(note).to_be_visible()
+    expect(note.locator(".note-section")).to_have_text("[1] Compensation Guide > Regional Salary Data")
+    quote = note.locator(".note-quote").inner_text()
+    assert quote == "Austin $135,000 - $185,000 Moderate (1.1x national average)"
+    assert quote in guide_text
+    # Escape closes it and gives the focus back to its marker.
+    page.keyboard.press("Escape")
+    expect(answer.locator(".note")).to_have_count(0)
+    expect(cite).to_be_focused()
+    expect(cite).to_have_attribute("aria-expanded", "false")
+    # ...and the keyboard alone opens it again.
+    page.keyboard.press("Enter")
+    expect(answer.locator(".note")).to_have_count(1)
+
+    # A follow-up in the same conversation lands on the Seattle row.
+    second = ask(page, "And in Seattle?")
+    follow_up = page.locator(f".turn:nth-child({second}) .answer")
+    expect(follow_up.locator(".answer-line").first).to_contain_text("Seattle $160,000 - $220,000")
+    follow_up.locator("button.cite", has_text="[1]").first.click()
+    expect(follow_up.locator(".note-quote").first).to_have_text(
+        "Seattle $160,000 - $220,000 High (1.4x national average)"
+    )
+
+    # Off topic: shown as an abstention, with no citation markers.
+    third = ask(page, "What is a good recipe for banana bread?")
+    abstained = page.locator(f".turn:nth-child({third}) .answer")
+    expect(abstained).to_have_class("answer abstained")
+    expect(abstained.locator(".answer-label")).to_have_text("Not covered by the guide")
+    expect(abstained).to_contain_text("The guide does not cover that.")
+    expect(abstained.locator("button.cite")).to_have_count(0)
+
+    # The whole conversation in one picture, with the question box where it sits: at the bottom.
+    page.set_viewport_size({"width": 1100, "height": page.evaluate("document.documentElement.scrollHeight")})
+    page.locator("#question").blur()
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(REPORTS / "chat-page.png"))
+    assert problems == []
+
+
+def test_text_is_never_markup_and_a_new_conversation_starts_clean(browser: Browser, page_url: str) -> None:
+    page, problems = open_page(browser, page_url)
+    hostile = "<img src=x onerror=\"document.title='owned'\"> <b>bold</b>"
+    turn = ask(page, hostile)
+    asked = page.locator(f".turn:nth-child({turn}) .question")
+    expect(asked).to_have_text(hostile)
+    expect(page.locator(".turns img, .turns b")).to_have_count(0)
+    assert page.title() != "owned"
+
+    label = page.locator("#conversation-label").inner_text()
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator(".turn")).to_have_count(0)
+    expect(page.locator("#welcome")).to_be_visible()
+    expect(page.locator("#question")).to_be_focused()
+    assert page.locator("#conversation-label").inner_text() != label
+    # In the new conversation an elliptical question has no earlier subject to borrow.
+    turn = ask(page, "And in Seattle?")
+    expect(page.locator(f".turn:nth-child({turn}) .answer .answer-line").first).not_to_contain_text(
+        "Seattle $160,000 - $220,000"
+    )
+    assert problems == []
+
+
+def test_readable_on_a_phone(browser: Browser, page_url: str) -> None:
+    page, problems = open_page(
+        browser, page_url, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page.get_by_role("button", name="What do AI engineers earn in Austin?").click()
+    answer = page.locator(".turn:nth-child(1) .answer")
+    expect(answer).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT_MS)
+    answer.locator("button.cite", has_text="[1]").first.tap()
+    expect(answer.locator(".note")).to_be_visible()
+    # Nothing wider than the screen: no sideways scrolling, and the question box fits.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.locator("#question").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    font_size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.answer-line')).fontSize)")
+    assert font_size >= 14
+    page.screenshot(path=str(REPORTS / "chat-page-phone.png"), full_page=True)
+    assert problems == []

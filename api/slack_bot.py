@@ -43,6 +43,7 @@ USAGE = "Ask me about the AI Engineer hiring guide, e.g. `/guide What do AI engi
 ANSWERED_SUBTYPES = {None, "thread_broadcast", "file_share"}
 RATE_LIMIT_RETRIES = 3
 SEEN_WAIT_SECONDS = 5.0
+FORGOTTEN_ANSWER = "Sorry — that answer is no longer on record, so the vote could not be saved."
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -182,6 +183,7 @@ class SlackBot:
         query_id = action.get("value", "")
         if not self.store.query_exists(query_id):
             log.warning("slack: feedback for an unknown query %r", query_id)
+            respond(response_type="ephemeral", replace_original=False, text=FORGOTTEN_ANSWER)
             return
         self.store.record_feedback(query_id, rating, None, source="slack")
         message = body.get("message") or {}

@@ -406,3 +406,19 @@ def test_socket_mode_feeds_the_same_listeners(
     assert SEATTLE in section_texts(blocks_of(post.params))
     (answer,) = slack_api.calls_to("response_url:socket")
     assert context_texts(answer.params["blocks"])  # a cited answer
+
+
+def test_a_vote_on_an_answer_no_longer_on_record_is_not_stored(
+    settings: Settings, embed_model: BaseEmbedding, slack_api: FakeSlackAPI
+) -> None:
+    posted = {
+        "channel": CHANNEL,
+        "ts": "1700001400.000200",
+        "message": {"type": "message", "text": "old", "ts": "1700001400.000200", "blocks": []},
+    }
+    with running(settings, embed_model) as client:
+        assert post_click(client, "feedback_up", "0" * 32, slack_api.hook_url("old"), posted).status_code == 200
+    assert StateStore(settings.state_path).rows("SELECT COUNT(*) FROM feedback") == [(0,)]
+    assert slack_api.calls_to("chat.update") == []
+    (note,) = slack_api.calls_to("response_url:old")
+    assert "no longer on record" in note.params["text"]

@@ -62,3 +62,8 @@ def test_a_bad_rating_is_refused_with_4xx(client: TestClient, body: dict[str, ob
 def test_a_body_that_is_not_json_is_400(client: TestClient) -> None:
     response = client.post("/v1/feedback", content=b"rating=up", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
+
+
+def test_the_route_is_documented(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/v1/feedback"]["post"]
+    assert {"200", "404", "422"} <= set(operation["responses"])

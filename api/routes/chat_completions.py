@@ -5,9 +5,7 @@ footnotes at the end of the message content."""
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,14 +16,11 @@ from api.chat_schemas import MODEL_ID, ChatCompletion, ChatCompletionRequest, Ch
 from api.deps import ServiceDep, StateDep
 from api.errors import error_response
 from api.schemas import ErrorResponse
-from api.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event, text_pieces, until_disconnected
+from api.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event, until_disconnected
 from rag.conversation import ask_after
-from rag.errors import InvalidQuestion, RagError
+from rag.errors import InvalidQuestion
+from rag.generation import answer_deltas
 from rag.models import Answer, citation_payload
-from rag.service import QAService
-from rag.state import StateStore
-
-log = logging.getLogger(__name__)
 
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (400, 404, 422, 503)}
 # When this process began serving the model; OpenAI clients show it, nothing depends on it.
@@ -109,25 +104,12 @@ def completion_chunks(answer: Answer) -> list[dict[str, object]]:
         query_id=answer.query_id,
         answerable=answer.answerable,
     )
-    pieces = text_pieces(answer.answer) + ([footnotes(answer)] if answer.citations else [])
+    pieces = [*answer_deltas(answer), *([footnotes(answer)] if answer.citations else [])]
     return [first, *(chunk({"content": piece}) for piece in pieces), chunk({}, "stop")]
 
 
-async def completion_events(
-    service: QAService, store: StateStore, question: str, earlier: list[str], top_k: int | None
-) -> AsyncIterator[bytes]:
-    try:
-        answer = await run_in_threadpool(ask_after, service, store, question, earlier, top_k, "openai")
-    except RagError as exc:
-        yield sse_event({"error": {"code": exc.code, "message": str(exc)}})
-        return
-    except Exception:
-        log.exception("streaming a chat completion failed")
-        yield sse_event({"error": {"code": "internal_error", "message": "the server failed to answer"}})
-        return
-    for chunk in completion_chunks(answer):
-        yield sse_event(chunk)
-    yield b"data: [DONE]\n\n"
+def completion_events(answer: Answer) -> list[bytes]:
+    return [*(sse_event(chunk) for chunk in completion_chunks(answer)), b"data: [DONE]\n\n"]
 
 
 # -- routes ------------------------------------------------------------------------------------
@@ -140,17 +122,13 @@ async def completion_events(
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, service: ServiceDep, store: StateDep
 ) -> JSONResponse | StreamingResponse:
-    # Everything the caller can get wrong is refused here, as JSON, before any stream starts.
     question, earlier = question_and_history(body.messages)
     question = service.check_question(question, f"messages[{len(body.messages) - 1}].content")
-    service.check_top_k(body.top_k)
-    await run_in_threadpool(service.index)
-    if body.stream:
-        events = until_disconnected(
-            request, completion_events(service, store, question, earlier, body.top_k), "chat completion stream"
-        )
-        return StreamingResponse(events, media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+    # The answer is complete before anything is sent: every error is JSON with its status, even when streaming.
     answer = await run_in_threadpool(ask_after, service, store, question, earlier, body.top_k, "openai")
+    if body.stream:
+        events = until_disconnected(request, completion_events(answer), "chat completion stream")
+        return StreamingResponse(events, media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
     return JSONResponse(completion_payload(answer))
 
 

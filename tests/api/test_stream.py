@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from api.sse import text_pieces
+from api.app import create_app
+from rag.service import QAService
+from rag.settings import Settings
+from tests.conftest import make_settings
 
 SEATTLE = "What do AI engineers earn in Seattle?"
 
@@ -101,6 +106,15 @@ def test_bad_input_is_refused_as_json_before_the_stream(client: TestClient, body
     assert error["code"] in {"invalid_request", "invalid_json"} and error["message"]
 
 
+def test_no_index_is_a_503_in_json_not_a_broken_stream(tmp_path: Path, embed_model: BaseEmbedding) -> None:
+    settings: Settings = make_settings(tmp_path)  # an index folder with nothing built in it
+    with TestClient(create_app(settings, QAService(settings, embed_model=embed_model))) as empty:
+        response = empty.post("/v1/query/stream", json={"question": SEATTLE})
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "index_missing"
+
+
 def test_a_client_that_leaves_mid_stream_gets_nothing_further(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -149,5 +163,5 @@ def test_a_client_that_leaves_mid_stream_gets_nothing_further(
     names = [name for name, _ in received]
     assert names[0] == "citations"
     assert "done" not in names
-    assert names.count("delta") < len(text_pieces(full))
+    assert names.count("delta") < len(full.split())
     assert any("client disconnected" in r.getMessage() for r in caplog.records)

@@ -4,22 +4,38 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from rag.settings import Settings
+
+# What `QAService.check_question` accepts, stated in the schema for clients and the fuzzer: some text that
+# is not blank, no control characters (tab and line breaks aside), at most the default length.
+_ALLOWED = r"[^\x00-\x08\x0e-\x1f\x7f-\x9f]"
+QUESTION_RULES = {
+    "pattern": rf"^{_ALLOWED}*[^\s\x00-\x08\x0e-\x1f\x7f-\x9f]{_ALLOWED}*$",
+    "maxLength": Settings.model_fields["max_question_chars"].default,
+}
+TOP_K_RULES = {"maximum": Settings.model_fields["max_top_k"].default}
+
 
 class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: StrictStr = Field(
-        ..., description="The question, in plain language.", examples=["What do AI engineers earn in Seattle?"]
+        ...,
+        description="The question, in plain language.",
+        examples=["What do AI engineers earn in Seattle?"],
+        json_schema_extra=QUESTION_RULES,
     )
-    top_k: StrictInt | None = Field(None, ge=1, description="How many chunks to consider.")
+    top_k: StrictInt | None = Field(
+        None, ge=1, description="How many chunks to consider.", json_schema_extra=TOP_K_RULES
+    )
     conversation_id: StrictStr | None = Field(None, max_length=200, description="Keeps follow-up questions in context.")
 
 
 class RetrieveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: StrictStr = Field(..., examples=["regional salary Seattle"])
-    top_k: StrictInt | None = Field(None, ge=1)
+    query: StrictStr = Field(..., examples=["regional salary Seattle"], json_schema_extra=QUESTION_RULES)
+    top_k: StrictInt | None = Field(None, ge=1, json_schema_extra=TOP_K_RULES)
 
 
 class CitationOut(BaseModel):

@@ -111,13 +111,14 @@ class QAService:
     def check_question(self, question: object, field: str = "question") -> str:
         if not isinstance(question, str):
             raise InvalidQuestion(f"{field} must be a string")
+        # Checked as sent (before stripping), which is what the OpenAPI schema can state.
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidQuestion(f"{field} is longer than {self.settings.max_question_chars} characters")
+        if CONTROL_CHARACTERS.search(question):
+            raise InvalidQuestion(f"{field} contains control characters")
         cleaned = question.strip()
         if not cleaned:
             raise InvalidQuestion(f"{field} must not be empty")
-        if len(cleaned) > self.settings.max_question_chars:
-            raise InvalidQuestion(f"{field} is longer than {self.settings.max_question_chars} characters")
-        if CONTROL_CHARACTERS.search(cleaned):
-            raise InvalidQuestion(f"{field} contains control characters")
         return cleaned
 
     def check_top_k(self, top_k: int | None) -> int:

@@ -55,7 +55,7 @@ def llm_settings(tmp: Path, built: Settings, server: ScriptedLLMServer, **overri
         "RAG_LLM_BREAKER_FAILURES": 1000,  # these tests fail the provider on purpose; the breaker has its own
     }
     values.update(overrides)
-    return make_settings(tmp, **values)
+    return make_settings(tmp, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module", params=["openai", "anthropic"])
@@ -320,4 +320,4 @@ def test_incomplete_generator_settings_are_a_configuration_error(
     }
     values.update(overrides)
     with pytest.raises(ConfigurationError, match=message):
-        QAService(make_settings(tmp_path, **values), embed_model=embed_model)
+        QAService(make_settings(tmp_path, **values), embed_model=embed_model)  # type: ignore[arg-type]

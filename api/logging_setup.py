@@ -42,6 +42,7 @@ class JsonFormatter(logging.Formatter):
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,  # which worker, when several serve behind one port
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None),
             "query_id": getattr(record, "query_id", None),

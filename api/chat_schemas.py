@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from api.schemas import CitationOut
 
@@ -56,7 +56,7 @@ class ChatCompletionRequest(BaseModel):
         description="The conversation, oldest first. The last message is the user's question; earlier "
         "user messages give context to follow-ups.",
     )
-    stream: bool | None = Field(False, description="Send `chat.completion.chunk` events, then `data: [DONE]`.")
+    stream: StrictBool | None = Field(False, description="Send `chat.completion.chunk` events, then `data: [DONE]`.")
     top_k: StrictInt | None = Field(None, ge=1, description="How many chunks to consider (not an OpenAI field).")
 
 

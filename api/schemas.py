@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 
 from rag.settings import Settings
 
@@ -16,6 +18,14 @@ QUESTION_RULES = {
 TOP_K_RULES = {"maximum": Settings.model_fields["max_top_k"].default}
 
 
+def _whole_float_as_int(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A count as JSON Schema means an integer: 10 and 10.0 are the same number; "10", true and 10.5 are refused.
+Count = Annotated[StrictInt, Field(ge=1), BeforeValidator(_whole_float_as_int)]
+
+
 class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -25,9 +35,7 @@ class QueryRequest(BaseModel):
         examples=["What do AI engineers earn in Seattle?"],
         json_schema_extra=QUESTION_RULES,
     )
-    top_k: StrictInt | None = Field(
-        None, ge=1, description="How many chunks to consider.", json_schema_extra=TOP_K_RULES
-    )
+    top_k: Count | None = Field(None, description="How many chunks to consider.", json_schema_extra=TOP_K_RULES)
     conversation_id: StrictStr | None = Field(None, max_length=200, description="Keeps follow-up questions in context.")
 
 
@@ -35,7 +43,7 @@ class RetrieveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: StrictStr = Field(..., examples=["regional salary Seattle"], json_schema_extra=QUESTION_RULES)
-    top_k: StrictInt | None = Field(None, ge=1, json_schema_extra=TOP_K_RULES)
+    top_k: Count | None = Field(None, json_schema_extra=TOP_K_RULES)
 
 
 class CitationOut(BaseModel):

@@ -117,7 +117,20 @@ def completion_events(answer: Answer) -> list[bytes]:
     "/chat/completions",
     summary="Answer the last user message, OpenAI Chat Completions format",
     response_model=ChatCompletion,
-    responses={200: {"content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+    # The schema of one event, which is what OpenAPI 3.1 tooling (and the fuzzer) checks a stream against.
+    responses={
+        200: {
+            "content": {
+                SSE_MEDIA_TYPE: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["data"],
+                        "properties": {"data": {"type": "string", "description": "a chunk as JSON, or [DONE]"}},
+                    }
+                }
+            }
+        }
+    },
 )
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, service: ServiceDep, store: StateDep

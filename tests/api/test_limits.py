@@ -22,7 +22,7 @@ from api.limits import TokenBuckets
 from rag.models import Answer
 from rag.service import QAService
 from rag.settings import Settings
-from tests.integration.served import serve
+from tests.serving import serve
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -19,7 +19,7 @@
   let busy = false;
   let inFlight = null; // the AbortController of the question being answered
   let turnCount = 0;
-  let pendingQuestion = null; // asked again once an API key has been given
+  let pending = null; // {question, item}: asked again once an API key has been given
 
   // crypto.randomUUID needs a secure context; getRandomValues works on plain http too.
   function freshId() {
@@ -207,10 +207,11 @@
         signal: controller.signal,
       });
       if (response.status === 401) {
-        pendingQuestion = question;
+        const hadKey = Boolean(sessionStorage.getItem(KEY_STORAGE));
+        sessionStorage.removeItem(KEY_STORAGE);
+        pending = { question, item: turn.answer.closest(".turn") };
+        fail(turn, hadKey ? "That API key was not accepted; enter another below." : "This service needs an API key; enter it below.");
         keyForm.hidden = false;
-        keyInput.focus();
-        fail(turn, await errorMessage(response));
         return;
       }
       if (!response.ok) {
@@ -243,7 +244,7 @@
       if (inFlight === controller) inFlight = null;
       busy = false;
       send.disabled = false;
-      input.focus();
+      (keyForm.hidden ? input : keyInput).focus();
     }
   }
 
@@ -282,6 +283,7 @@
 
   newConversation.addEventListener("click", () => {
     if (inFlight) inFlight.abort();
+    pending = null;
     conversationId = freshId();
     turns.replaceChildren();
     welcome.hidden = false;
@@ -297,9 +299,10 @@
     sessionStorage.setItem(KEY_STORAGE, key);
     keyInput.value = "";
     keyForm.hidden = true;
-    if (pendingQuestion) {
-      const question = pendingQuestion;
-      pendingQuestion = null;
+    if (pending && !busy) {
+      const { question, item } = pending;
+      pending = null;
+      item.remove(); // replaced by the retry
       ask(question);
     }
   });

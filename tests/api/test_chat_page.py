@@ -182,3 +182,33 @@ def test_readable_on_a_phone(browser: Browser, page_url: str) -> None:
     assert font_size >= 14
     page.screenshot(path=str(REPORTS / "chat-page-phone.png"), full_page=True)
     assert problems == []
+
+
+def test_a_protected_service_asks_for_a_key_once(
+    browser: Browser, built_settings: Settings, embed_model: BaseEmbedding, tmp_path: Path
+) -> None:
+    settings = built_settings.model_copy(update={"state_path": tmp_path / "rag.sqlite3", "api_keys": ["s3cret"]})
+    with serve(create_app(settings, QAService(settings, embed_model=embed_model))) as url:
+        page, problems = open_page(browser, url)
+        page.locator("#question").fill("What do AI engineers earn in Austin?")
+        page.locator("#question").press("Enter")
+        expect(page.locator(".turn .answer")).to_have_class("answer failed")
+        expect(page.locator("#key-form")).to_be_visible()
+        expect(page.locator("#api-key")).to_be_focused()
+
+        page.locator("#api-key").fill("wrong")
+        page.locator("#api-key").press("Enter")
+        expect(page.locator(".turn .answer")).to_contain_text("That API key was not accepted")
+
+        page.locator("#api-key").fill("s3cret")
+        page.locator("#api-key").press("Enter")
+        answer = page.locator(".turn .answer")
+        expect(answer).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT_MS)
+        expect(page.locator(".turn")).to_have_count(1)  # the refused attempt gave way to the answer
+        expect(answer.locator(".answer-line").first).to_contain_text("Austin $135,000 - $185,000")
+        expect(page.locator("#key-form")).to_be_hidden()
+        # The key is kept for the tab: the next question needs no prompt.
+        turn = ask(page, "And in Seattle?")
+        expect(page.locator(f".turn:nth-child({turn}) .answer .answer-line").first).to_contain_text("Seattle")
+        # The browser logs each refused request as a console error; nothing else may fail.
+        assert [p for p in problems if "401" not in p] == []

@@ -54,7 +54,7 @@ def answer_events(answer: Answer) -> list[bytes]:
                         "type": "object",
                         "required": ["event", "data"],
                         "properties": {
-                            "event": {"enum": ["citations", "delta", "done", "error"]},
+                            "event": {"enum": ["citations", "delta", "done"]},
                             "data": {"type": "string", "description": "one line of JSON"},
                         },
                     }

@@ -26,6 +26,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "no synonyms": ({"synonyms": False}, {}),
     "no heading/context words in BM25": ({"section_weight": 0.0}, {}),
     "dense only": ({"bm25_weight": 0.0}, {}),
+    "reciprocal-rank fusion instead of linear": ({"fusion": "rrf", "bm25_weight": 1.0}, {}),
     "BM25 only": ({"dense_weight": 0.0}, {}),
 }
 

@@ -25,9 +25,12 @@ class RetrievalConfig:
     """Knobs measured by the evaluation harness; defaults are what won there."""
 
     candidates: int = 30  # depth of each list before fusion
+    # "linear": cosine + bm25_weight * BM25 / best BM25 (scores keep their margins);
+    # "rrf": weighted reciprocal-rank fusion (ranks only). Linear won on the golden set.
+    fusion: str = "linear"
     rrf_k: int = 60
     dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    bm25_weight: float = 0.25
     strip_common: bool = True
     common_share: float = 0.25
     synonyms: bool = True
@@ -152,15 +155,31 @@ class HybridRetriever(BaseRetriever):
         scores = self.bm25.scores(self.query_terms(question))
         return sorted(scores.items(), key=lambda item: -item[1])[:depth]
 
+    def fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]) -> dict[int, float]:
+        config = self.config
+        fused: dict[int, float] = defaultdict(float)
+        if config.fusion == "rrf":
+            for weight, ranking in ((config.dense_weight, dense), (config.bm25_weight, lexical)):
+                for rank, (index, _) in enumerate(ranking):
+                    fused[index] += weight / (config.rrf_k + rank + 1)
+            return fused
+        cosine = dict(dense)
+        # A chunk only BM25 found gets the weakest cosine of the dense list: below every dense hit.
+        floor = min(cosine.values(), default=0.0)
+        best_lexical = max((score for _, score in lexical), default=0.0) or 1.0
+        lexical_score = dict(lexical)
+        for index in set(cosine) | set(lexical_score):
+            fused[index] = config.dense_weight * cosine.get(index, floor) + config.bm25_weight * (
+                lexical_score.get(index, 0.0) / best_lexical
+            )
+        return fused
+
     def search(self, question: str, top_k: int) -> list[RetrievedChunk]:
         """The `top_k` best chunks, fused score first; each carries its dense cosine for abstention."""
         depth = max(self.config.candidates, top_k)
         dense = self.dense_ranking(question, depth)
         lexical = self.bm25_ranking(question, depth)
-        fused: dict[int, float] = defaultdict(float)
-        for weight, ranking in ((self.config.dense_weight, dense), (self.config.bm25_weight, lexical)):
-            for rank, (index, _) in enumerate(ranking):
-                fused[index] += weight / (self.config.rrf_k + rank + 1)
         cosine = dict(dense)
+        fused = self.fuse(dense, lexical)
         order = sorted(fused, key=lambda i: -fused[i])[:top_k]
         return [RetrievedChunk(self.chunks[i], fused[i], cosine.get(i, 0.0)) for i in order]

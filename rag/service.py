@@ -54,6 +54,7 @@ class QAService:
         self._lock = threading.Lock()
         self._index: LoadedIndex | None = None
         self._checked_at = 0.0
+        self.version_check_seconds = VERSION_CHECK_SECONDS
 
     # -- index lifecycle -----------------------------------------------------------------------
     def _store(self) -> ChunkStore:
@@ -82,7 +83,7 @@ class QAService:
         current = self._index
         if current is None:
             return self.load()
-        if time.monotonic() - self._checked_at >= VERSION_CHECK_SECONDS:
+        if time.monotonic() - self._checked_at >= self.version_check_seconds:
             self._checked_at = time.monotonic()
             try:
                 active = self._store().active_version()
@@ -131,13 +132,31 @@ class QAService:
     def retrieve(self, query: str, top_k: int | None = None) -> list[RetrievedChunk]:
         query = self.check_question(query, "query")
         k = self.check_top_k(top_k)
+        with stage("retrieve"):
+            loaded = self.index()
+            try:
+                return self._search(loaded, query, k)
+            except IndexUnavailable:
+                # `rag ingest` may have switched twice since this process last looked, dropping the
+                # collection it still reads: move to the active version and ask once more.
+                if not self._superseded(loaded):
+                    raise
+            return self._search(self.load(), query, k)
+
+    def _search(self, loaded: LoadedIndex, query: str, k: int) -> list[RetrievedChunk]:
         try:
-            with stage("retrieve"):
-                return self.index().retriever.search(query, k)
+            return loaded.retriever.search(query, k)
         except RagError:
             raise
         except Exception as exc:
             raise IndexUnavailable(f"the index cannot be queried ({where(self.settings)}): {exc}") from exc
+
+    def _superseded(self, loaded: LoadedIndex) -> bool:
+        try:
+            active = self._store().active_version()
+        except RagError:
+            return False
+        return active is not None and active.collection != loaded.version
 
     def resolve(self, question: str, history: Sequence[str] = ()) -> str:
         """The question to search for: a follow-up is rewritten with the subject of the earlier turns."""

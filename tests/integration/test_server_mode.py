@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +20,7 @@ from rag.service import QAService
 from rag.settings import Settings
 from rag.store import META_COLLECTION, connect, where
 from tests.chroma_server import ChromaServer
-from tests.conftest import make_settings
+from tests.conftest import GUIDE, make_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -146,3 +147,27 @@ def test_a_claim_left_by_a_dead_ingest_lapses(server_index: ServerIndex, embed_m
     write_lease(meta, Lease("crashed-host pid 1", expires=time.time() - 1, started=time.time() - 120))
     assert ingest(settings, embed_model).embedded == 0
     assert read_lease(meta) is None
+
+
+def test_a_service_behind_two_switches_moves_on_instead_of_failing(
+    server_index: ServerIndex, embed_model: BaseEmbedding, tmp_path: Path
+) -> None:
+    """Two ingests in a row drop the version before the first; a worker that has not looked for a new
+    version since still reads that dropped collection. Its next question must be answered, not fail."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    guide = corpus / GUIDE.name
+    guide.write_bytes(GUIDE.read_bytes())
+    settings = server_index.settings.model_copy(update={"corpus_dir": corpus})
+    service = QAService(settings, embed_model=embed_model)
+    service.version_check_seconds = 3600.0  # it will not look on its own during this test
+    before = service.load()
+    try:
+        for old, new in (("35%", "41%"), ("41%", "52%")):
+            guide.write_text(guide.read_text(encoding="utf-8").replace(old, new), encoding="utf-8", newline="")
+            assert ingest(settings, embed_model).switched
+        answer = service.ask("How fast is the AI engineer job market projected to grow?")
+        assert "52%" in answer.answer
+        assert service.loaded_index is not None and service.loaded_index.version != before.version
+    finally:
+        ingest(server_index.settings, embed_model)  # the module's other tests expect the real corpus

@@ -82,6 +82,7 @@ class ChatCompletion(BaseModel):
     citations: list[CitationOut] = Field(description="The answer's citations, as in `/v1/query`.")
     query_id: str
     answerable: bool
+    answerer: str = Field(description='Who wrote the answer: "extractive", "openai" or "anthropic".')
 
 
 class ModelCard(BaseModel):

@@ -80,6 +80,7 @@ def completion_payload(answer: Answer) -> dict[str, object]:
         "citations": [citation_payload(c) for c in answer.citations],
         "query_id": answer.query_id,
         "answerable": answer.answerable,
+        "answerer": answer.answerer,
     }
 
 
@@ -103,6 +104,7 @@ def completion_chunks(answer: Answer) -> list[dict[str, object]]:
         citations=[citation_payload(c) for c in answer.citations],
         query_id=answer.query_id,
         answerable=answer.answerable,
+        answerer=answer.answerer,
     )
     pieces = [*answer_deltas(answer), *([footnotes(answer)] if answer.citations else [])]
     return [first, *(chunk({"content": piece}) for piece in pieces), chunk({}, "stop")]

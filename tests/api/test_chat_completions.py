@@ -75,6 +75,7 @@ def test_plain_completion_quotes_the_guide_with_citations_and_footnotes(llm: ope
         assert f'[{citation["n"]}] {citation["section"]} — "{" ".join(citation["quote"].split())}"' in content
     assert notes.startswith(f'{first["section"]} — "Seattle')
     assert completion.model_extra["answerable"] is True
+    assert completion.model_extra["answerer"] == "extractive"
 
 
 def test_streamed_completion_says_the_same_as_the_plain_one(llm: openai.OpenAI) -> None:

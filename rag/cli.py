@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,10 +38,18 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         corpus_dir=corpus,
         rebuild=args.rebuild,
         show_progress=sys.stderr.isatty(),
-        on_stage=lambda stage: print(f"... {stage}", file=sys.stderr),
+        on_stage=announce_stage,
     )
     print(report.summary())
     return 0
+
+
+def announce_stage(stage: str) -> None:
+    print(f"... {stage}", file=sys.stderr, flush=True)
+    # For the fault tests only (tests/integration/test_faults.py, SECURITY.md): hold still at this stage so
+    # that a test can `kill -9` the ingest at a known point. Never set in a deployment.
+    if os.environ.get("RAG_TEST_PAUSE_AT") == stage:
+        time.sleep(600)
 
 
 def _service(settings: Settings):  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from rag.errors import CorpusError, IndexUnavailable, RagError
 from rag.ingest_lease import server_ingest_lease
 from rag.models import Chunk
 from rag.settings import Settings
-from rag.store import ChunkStore, connect, where
+from rag.store import ChunkStore, IndexVersion, connect, release_client, where
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,37 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def open_for_ingest(settings: Settings, rebuild: bool) -> tuple[ChunkStore, IndexVersion | None, dict[str, Chunk]]:
+    """The store, its active version and the chunks stored there (none for a rebuild). A rebuild of an
+    index folder that cannot be opened or read sets the damaged store aside and starts an empty one."""
+    try:
+        store = ChunkStore(connect(settings), where(settings))
+        active = store.active_version()
+        stored = store.stored_chunks(store.collection(active.collection)) if active and not rebuild else {}
+        return store, active, stored
+    except RagError:
+        if not rebuild:
+            raise
+        if settings.chroma_host:
+            return ChunkStore(connect(settings), where(settings)), None, {}
+    aside = set_aside_damaged_store(settings.index_dir)
+    log.warning("the index could not be read; its files were moved to %s and a new index is built", aside)
+    return ChunkStore(connect(settings), where(settings)), None, {}
+
+
+def set_aside_damaged_store(index_dir: Path) -> Path:
+    """Move the store's files into `damaged-<time>/` inside the index folder (kept for inspection, never
+    deleted); the lock file and the README stay where they are."""
+    release_client(index_dir)
+    target = index_dir / f"damaged-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 1_000_000:06d}"
+    target.mkdir()
+    for entry in index_dir.iterdir():
+        if entry == target or entry.name == LOCK_FILE or entry.name.startswith(("README", "damaged-")):
+            continue
+        entry.rename(target / entry.name)
+    return target
+
+
 def same_placement(a: Chunk, b: Chunk) -> bool:
     return (a.start, a.end, a.section, a.kind, a.text, a.context) == (
         b.start,
@@ -90,16 +122,7 @@ def ingest(
         raise CorpusError(f"nothing to index in {corpus}: no readable .txt, .md or .html file with text")
     stage = on_stage or (lambda _: None)
     with ingest_lock(settings):
-        store = ChunkStore(connect(settings), where(settings))
-        try:
-            active = store.active_version()
-            stored: dict[str, Chunk] = {}
-            if active and not rebuild:
-                stored = store.stored_chunks(store.collection(active.collection))
-        except RagError:
-            if not rebuild:
-                raise
-            active, stored = None, {}
+        store, active, stored = open_for_ingest(settings, rebuild)
         wanted = {c.chunk_id: c for c in chunks}
         added = [c for cid, c in wanted.items() if cid not in stored]
         kept = [c for cid, c in wanted.items() if cid in stored]

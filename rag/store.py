@@ -8,10 +8,12 @@ half-built index, and a crash mid-build leaves the old version in service.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import chromadb
@@ -38,7 +40,27 @@ def connect(settings: Settings) -> ClientAPI:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
     except Exception as exc:  # chromadb raises bare ValueError/ConnectionError/sqlite errors here
-        raise IndexUnavailable(f"cannot open the Chroma store ({where(settings)}): {exc}") from exc
+        if settings.chroma_host:
+            raise IndexUnavailable(f"cannot open the Chroma store ({where(settings)}): {exc}") from exc
+        # Chroma caches a client per folder before opening it: forget the failed one, or every later call
+        # would get it back (with a confusing error) even once the folder has been rebuilt.
+        release_client(settings.index_dir)
+        raise IndexUnavailable(
+            f"cannot open the Chroma store ({where(settings)}): {exc}; "
+            "`rag ingest --rebuild` sets a damaged store aside and builds a new one"
+        ) from exc
+
+
+def release_client(index_dir: Path) -> None:
+    """Forget (and stop) this process's cached Chroma client for `index_dir`: the next `connect` opens
+    whatever the folder holds then."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    system = SharedSystemClient._identifier_to_system.pop(str(index_dir), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(index_dir), None)
+    if system is not None:
+        with contextlib.suppress(Exception):  # a client that never opened may not stop cleanly
+            system.stop()
 
 
 def where(settings: Settings) -> str:

@@ -18,7 +18,7 @@ from rag import __version__
 from rag.errors import RagError
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import StateStore
+from rag.state import open_state_store
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.service = service or QAService(settings)
-        app.state.store = StateStore(
-            settings.state_path,
-            max_turns=settings.conversation_max_turns,
-            conversation_ttl_seconds=settings.conversation_ttl_seconds,
-            max_conversations=settings.max_conversations,
-            max_logged_queries=settings.query_log_max_entries,
-        )
+        app.state.store = open_state_store(settings)
         try:
             app.state.service.load()
         except RagError as exc:

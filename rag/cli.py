@@ -142,9 +142,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from rag.reporting import build_report, format_report
-    from rag.state import StateStore
+    from rag.state import open_state_store
 
-    report = build_report(StateStore(settings.state_path), args.days, args.slowest)
+    report = build_report(open_state_store(settings), args.days, args.slowest)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
     return 0
 
@@ -153,10 +153,10 @@ def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
     from rag.reporting import DAY, feedback_dataset, load_log
-    from rag.state import StateStore
+    from rag.state import open_state_store
 
     since = time.time() - args.days * DAY if args.days else None
-    lines = feedback_dataset(load_log(StateStore(settings.state_path), since))
+    lines = feedback_dataset(load_log(open_state_store(settings), since))
     text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

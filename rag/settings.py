@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     # Conversations, query log, feedback and Slack event record, shared by all worker processes.
     state_path: Path = Field(Path("state/rag.sqlite3"), alias="RAG_STATE_PATH")
+    # PostgreSQL instead (e.g. postgresql://rag:secret@db.internal/rag), for workers on several machines.
+    state_dsn: str | None = Field(None, alias="RAG_STATE_DSN", repr=False)
 
     host: str = Field("127.0.0.1", alias="RAG_HOST")
     port: int = Field(8000, alias="RAG_PORT")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.settings import Settings
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
     conversation_id TEXT NOT NULL,
@@ -187,3 +189,18 @@ class StateStore:
             db.execute("DELETE FROM events WHERE created < ?", (now - keep_seconds,))
             cursor = db.execute("INSERT OR IGNORE INTO events VALUES (?, ?)", (event_id, now))
             return cursor.rowcount == 1
+
+
+def open_state_store(settings: Settings) -> StateStore:
+    """The store every worker shares: PostgreSQL when `RAG_STATE_DSN` is set, else SQLite at `RAG_STATE_PATH`."""
+    limits: dict[str, Any] = {
+        "max_turns": settings.conversation_max_turns,
+        "conversation_ttl_seconds": settings.conversation_ttl_seconds,
+        "max_conversations": settings.max_conversations,
+        "max_logged_queries": settings.query_log_max_entries,
+    }
+    if settings.state_dsn:
+        from rag.state_postgres import PostgresStateStore  # psycopg is loaded only when it is used
+
+        return PostgresStateStore(settings.state_dsn, **limits)
+    return StateStore(settings.state_path, **limits)

@@ -28,9 +28,21 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "dense only": ({"bm25_weight": 0.0}, {}),
     "reciprocal-rank fusion instead of linear": ({"fusion": "rrf", "bm25_weight": 1.0}, {}),
     "BM25 only": ({"dense_weight": 0.0}, {}),
+    "no per-part retrieval": ({"split_parts": False}, {}),
+    "one citation (no runners-up)": ({}, {"follow_ratio": 9.0, "sibling_ratio": 9.0}),
+    "looser runners-up (0.85)": ({}, {"follow_ratio": 0.85, "sibling_ratio": 0.85}),
 }
 
-COLUMNS = ["hit@1", "hit@3", "mrr@10", "words@5", "fact_recall", "citation_support", "abstain_recall", "false_abstention"]
+COLUMNS = [
+    "hit@1",
+    "hit@3",
+    "mrr@10",
+    "words@5",
+    "fact_recall",
+    "citation_support",
+    "abstain_recall",
+    "false_abstention",
+]
 
 
 def run(variants: dict[str, tuple[dict[str, Any], dict[str, Any]]], dataset: Path, splits: list[str]) -> str:

@@ -3,6 +3,7 @@ answerer abstains, at the point that best separates answerable from unanswerable
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -25,21 +26,31 @@ class Calibration:
     unanswerable: int
 
 
-def calibrate(scores: Sequence[tuple[float, bool]]) -> Calibration:
-    """`scores` are (confidence, answerable) pairs. Maximises abstain recall minus false abstention
-    (Youden's J); ties go to fewer false abstentions, then to the threshold in the widest gap."""
+# Declining a question the guide answers costs the user more than quoting the closest passage for
+# one it does not (the quote and its section are shown either way): keep false abstentions this rare.
+MAX_FALSE_ABSTENTION = 0.03
+
+
+def calibrate(scores: Sequence[tuple[float, bool]], max_false: float = MAX_FALSE_ABSTENTION) -> Calibration:
+    """`scores` are (confidence, answerable) pairs. Among thresholds at which at most `max_false` of the
+    answerable questions abstain, the one that makes the most unanswerable ones abstain (Youden's J
+    when no threshold is that careful); ties go to the middle of the tied range."""
     positives = sorted(s for s, ok in scores if ok)
     negatives = sorted(s for s, ok in scores if not ok)
     if not positives or not negatives:
         raise ValueError("calibration needs both answerable and unanswerable questions")
     values = sorted({s for s, _ in scores})
-    candidates = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-6]
+    candidates = [values[0] - 1e-6] + [(a + b) / 2 for a, b in itertools.pairwise(values)] + [values[-1] + 1e-6]
     curve = []
     for t in candidates:
         recall = sum(s < t for s in negatives) / len(negatives)
         false = sum(s < t for s in positives) / len(positives)
         curve.append(CurvePoint(round(t, 6), recall, false))
-    best = max(curve, key=lambda p: (round(p.abstain_recall - p.false_abstention, 9), -p.false_abstention))
+    careful = [p for p in curve if p.false_abstention <= max_false]
+    if careful:
+        best = max(careful, key=lambda p: (p.abstain_recall, -p.false_abstention))
+    else:
+        best = max(curve, key=lambda p: (round(p.abstain_recall - p.false_abstention, 9), -p.false_abstention))
     # Among equally good thresholds, take the middle of their range: the widest margin on both sides.
     ties = [p for p in curve if (p.abstain_recall, p.false_abstention) == (best.abstain_recall, best.false_abstention)]
     middle = (ties[0].threshold + ties[-1].threshold) / 2

@@ -46,7 +46,7 @@ def parse_item(raw: object, where: str) -> EvalItem:
         raise DatasetError(f"{where}: `question` must be a non-empty string")
     mode = raw.get("evidence_mode", "any")
     if mode not in ("any", "all"):
-        raise DatasetError(f"{where}: `evidence_mode` must be \"any\" or \"all\", got {mode!r}")
+        raise DatasetError(f'{where}: `evidence_mode` must be "any" or "all", got {mode!r}')
     answerable = raw.get("answerable", True)
     if not isinstance(answerable, bool):
         raise DatasetError(f"{where}: `answerable` must be true or false")

@@ -59,7 +59,9 @@ def result_record(r: QuestionResult) -> dict[str, Any]:
         "answerable": r.item.answerable,
         "first_rank": r.first_rank,
         "retrieval": r.retrieval,
-        "retrieved": [{"chunk_id": h.chunk_id, "section": h.section, "text": h.text, "score": h.score} for h in r.run.hits],
+        "retrieved": [
+            {"chunk_id": h.chunk_id, "section": h.section, "text": h.text, "score": h.score} for h in r.run.hits
+        ],
         "answer": answer.answer if answer else None,
         "abstained": r.abstained,
         "confidence": r.run.confidence,
@@ -153,7 +155,12 @@ def write_markdown(
             lines.append(f"| {point.threshold:.4f} | {point.abstain_recall:.3f} | {point.false_abstention:.3f} |")
         lines.append("")
     project = results[primary]
-    lines += ["## Per question", "", "| id | split | question | first relevant rank | facts | abstained |", "|---|---|---|---|---|---|"]
+    lines += [
+        "## Per question",
+        "",
+        "| id | split | question | first relevant rank | facts | abstained |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in project:
         facts = f"{sum(r.facts_found)}/{len(r.facts_found)}" if r.facts_found else "—"
         lines.append(

@@ -26,7 +26,12 @@ class Answerer(Protocol):
     name: str
 
     def compose(
-        self, query_id: str, question: str, dense_question: str, retrieved: Sequence[RetrievedChunk]
+        self,
+        query_id: str,
+        question: str,
+        dense_question: str,
+        retrieved: Sequence[RetrievedChunk],
+        parts: int = 1,
     ) -> Answer: ...
 
 

@@ -23,10 +23,12 @@ DEFAULT_THRESHOLD = 0.35
 @dataclass(frozen=True)
 class AnswerConfig:
     max_citations: int = 3
-    # A further chunk joins the answer when it is nearly as good as the best one.
-    follow_ratio: float = 0.85
+    # A further chunk joins the answer when it is nearly as good as the best one ...
+    follow_ratio: float = 0.95
+    # ... or, a little less good, when it is a sibling of the best one (another bullet of the same list).
+    sibling_ratio: float = 0.9
     # Short units are quoted whole; longer ones are cut to their best sentence.
-    whole_unit_words: int = 45
+    whole_unit_words: int = 60
 
 
 def load_threshold(path: Path, override: float | None = None) -> float:
@@ -87,10 +89,17 @@ class ExtractiveAnswerer:
         """How well the guide covers the question: the best dense similarity among the retrieved chunks."""
         return max((r.dense_score for r in retrieved), default=0.0)
 
-    def compose(self, query_id: str, question: str, dense_question: str, retrieved: Sequence[RetrievedChunk]) -> Answer:
+    def compose(
+        self,
+        query_id: str,
+        question: str,
+        dense_question: str,
+        retrieved: Sequence[RetrievedChunk],
+        parts: int = 1,
+    ) -> Answer:
         if not retrieved or self.confidence(retrieved) < self.threshold:
             return abstention(query_id, question, retrieved)
-        chosen = self.choose_chunks(retrieved)
+        chosen = self.choose_chunks(retrieved, parts)
         quotes = self.best_quotes(dense_question or question, chosen)
         citations: list[Citation] = []
         lines: list[str] = []
@@ -111,11 +120,16 @@ class ExtractiveAnswerer:
             lines.append(f"{lead_in(chunk)}{quote.text} [{n}]")
         return Answer(query_id, question, "\n".join(lines), True, citations, list(retrieved))
 
-    def choose_chunks(self, retrieved: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
-        best = retrieved[0].score
-        chosen = [retrieved[0]]
+    def choose_chunks(self, retrieved: Sequence[RetrievedChunk], parts: int = 1) -> list[RetrievedChunk]:
+        """The best chunk of each part (a several-part ranking starts with them), then close runners-up."""
+        chosen = list(retrieved[: max(parts, 1)])
+        if parts > 1:
+            return chosen
+        best = retrieved[0]
         for candidate in retrieved[1 : self.config.max_citations]:
-            if candidate.score >= self.config.follow_ratio * best:
+            sibling = candidate.chunk.section == best.chunk.section and candidate.chunk.kind == best.chunk.kind
+            ratio = self.config.sibling_ratio if sibling else self.config.follow_ratio
+            if candidate.score >= ratio * best.score:
                 chosen.append(candidate)
         return chosen
 
@@ -163,9 +177,9 @@ def closest_sections(retrieved: Sequence[RetrievedChunk], limit: int = 3) -> lis
     return sections
 
 
-def abstention(query_id: str, question: str, retrieved: Sequence[RetrievedChunk]) -> Answer:
+def abstention(query_id: str, question: str, retrieved: Sequence[RetrievedChunk], reason: str = "") -> Answer:
     sections = closest_sections(retrieved)
-    message = "The guide does not cover that."
+    message = "The guide does not cover that." + (f" {reason}" if reason else "")
     if sections:
         message += " The closest sections are: " + "; ".join(sections) + "."
     return Answer(query_id, question, message, False, [], list(retrieved))

@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from rag.lexicon import SynonymGroup, canonical_terms
+from rag.lexicon import SynonymGroup, canonical_phrases, canonical_terms
 from rag.models import Chunk
 from rag.text import content_terms, raw_words, stem
 
@@ -30,8 +30,10 @@ MAX_ELLIPTICAL_TERMS = 3
 Slots = dict[str, int]  # stemmed term -> slot number
 
 
-def slot_vocabulary(chunks: Sequence[Chunk]) -> Slots:
-    """Terms that name alternatives of one kind: table-row labels of one table, sibling headings."""
+def alternatives(chunks: Sequence[Chunk]) -> list[dict[str, set[str]]]:
+    """Groups of alternatives of one kind — the row labels of one table, the headings under one
+    parent — each as {label: its distinguishing terms}. A term most members share ("level",
+    "questions") names the kind, not one alternative, and is left out."""
     groups: dict[tuple[str, ...], dict[str, set[str]]] = defaultdict(dict)
     for chunk in chunks:
         if chunk.kind == "table_row":
@@ -44,17 +46,24 @@ def slot_vocabulary(chunks: Sequence[Chunk]) -> Slots:
         for depth in range(1, len(chunk.section)):
             key = ("heading", chunk.source, *chunk.section[:depth])
             groups[key][chunk.section[depth]] = set(content_terms(chunk.section[depth]))
-    slots: Slots = {}
-    for number, members in enumerate(groups.values()):
+    result = []
+    for members in groups.values():
         if len(members) < 2:
             continue
-        # A term most members share ("level", "questions") names the kind, not one alternative.
         counts: dict[str, int] = defaultdict(int)
         for terms in members.values():
             for term in terms:
                 counts[term] += 1
-        for term, count in counts.items():
-            if count <= len(members) // 2:
+        result.append({label: {t for t in terms if counts[t] <= len(members) // 2} for label, terms in members.items()})
+    return result
+
+
+def slot_vocabulary(chunks: Sequence[Chunk]) -> Slots:
+    """Stemmed term -> the group of alternatives it names a member of (first group wins)."""
+    slots: Slots = {}
+    for number, members in enumerate(alternatives(chunks)):
+        for terms in members.values():
+            for term in terms:
                 slots.setdefault(term, number)
     return slots
 
@@ -86,6 +95,8 @@ def resolve_followup(
         if word_slots & replaced or (kept and kept[-1] == word):
             continue
         kept.append(word)
+    # "juniors" names the entry level only through the domain vocabulary: say it in the guide's words too.
+    tail = " ".join([tail, *canonical_phrases(content_terms(tail), synonyms)])
     if kept and tail.split()[0].lower() == kept[-1]:
         kept.pop()  # "... earn in" + "in Seattle"
     return f"{' '.join(kept)} {tail}".strip()

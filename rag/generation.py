@@ -192,9 +192,16 @@ class GenerativeAnswerer:
         self.retry = retry or RetryPolicy()
         self.breaker = breaker or CircuitBreaker(failure_threshold=5, cooldown=30.0)
 
-    def compose(self, query_id: str, question: str, dense_question: str, retrieved: Sequence[RetrievedChunk]) -> Answer:
+    def compose(
+        self,
+        query_id: str,
+        question: str,
+        dense_question: str,
+        retrieved: Sequence[RetrievedChunk],
+        parts: int = 1,
+    ) -> Answer:
         """Same contract as `ExtractiveAnswerer.compose`; `answer.answerer` says who wrote the answer."""
-        fallback = self.extractive.compose(query_id, question, dense_question, retrieved)
+        fallback = self.extractive.compose(query_id, question, dense_question, retrieved, parts=parts)
         if not fallback.answerable:
             # The calibrated abstention stands: no provider call, nothing for a planted passage to steer.
             return fallback

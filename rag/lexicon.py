@@ -20,6 +20,7 @@ SYNONYMS_FILE = Path(__file__).parent / "data" / "synonyms.txt"
 @dataclass(frozen=True)
 class SynonymGroup:
     phrases: tuple[tuple[str, ...], ...]  # each phrase as stemmed terms
+    surface: tuple[str, ...] = ()  # each phrase as written; the first is the guide's own word
 
     def matched_in(self, terms: list[str]) -> tuple[str, ...] | None:
         for phrase in self.phrases:
@@ -36,9 +37,9 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> tuple[SynonymGroup, ...]:
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        phrases = tuple(tuple(content_terms(p)) for p in line.split(",") if content_terms(p))
-        if len(phrases) > 1:
-            groups.append(SynonymGroup(phrases))
+        written = [p.strip() for p in line.split(",") if content_terms(p)]
+        if len(written) > 1:
+            groups.append(SynonymGroup(tuple(tuple(content_terms(p)) for p in written), tuple(written)))
     return tuple(groups)
 
 
@@ -60,6 +61,16 @@ def canonical_terms(terms: list[str], groups: tuple[SynonymGroup, ...]) -> list[
     for group in groups:
         if group.matched_in(terms) is not None:
             found.extend(t for t in group.phrases[0] if t not in found)
+    return found
+
+
+def canonical_phrases(terms: list[str], groups: tuple[SynonymGroup, ...]) -> list[str]:
+    """The guide's own wording (as written) for every group the terms touch through another word."""
+    found: list[str] = []
+    for group in groups:
+        phrase = group.matched_in(terms)
+        if phrase is not None and phrase != group.phrases[0] and group.surface:
+            found.append(group.surface[0])
     return found
 
 

@@ -13,9 +13,11 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from rag.coverage import corpus_vocabulary
 from rag.followup import slot_vocabulary
 from rag.lexicon import SynonymGroup, common_terms, expand_terms, load_synonyms, strip_common_words
 from rag.models import Chunk, RetrievedChunk
+from rag.parts import Members, split_parts
 from rag.text import content_terms
 from rag.timing import stage
 
@@ -35,6 +37,7 @@ class RetrievalConfig:
     common_share: float = 0.25
     synonyms: bool = True
     synonym_weight: float = 0.4
+    split_parts: bool = True  # several-part questions are retrieved part by part
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
     k1: float = 1.2
     b: float = 0.75
@@ -110,6 +113,10 @@ class HybridRetriever(BaseRetriever):
         )
         self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
         self.slots = slot_vocabulary(chunks)
+        self.members = Members.from_chunks(chunks)
+        self.vocabulary = corpus_vocabulary(
+            (" ".join((c.text, c.section_path, c.context)) for c in chunks), self.synonyms
+        )
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -173,6 +180,22 @@ class HybridRetriever(BaseRetriever):
                 lexical_score.get(index, 0.0) / best_lexical
             )
         return fused
+
+    def search_parts(self, question: str, top_k: int) -> tuple[list[RetrievedChunk], int]:
+        """Retrieve each part of a several-part question on its own and interleave the rankings, so the
+        best chunk of every part comes first; returns the ranking and the number of parts."""
+        parts = split_parts(question, self.members, self.synonyms) if self.config.split_parts else [question]
+        if len(parts) == 1:
+            return self.search(question, top_k), 1
+        rankings = [self.search(part, top_k) for part in parts]
+        merged: list[RetrievedChunk] = []
+        seen: set[str] = set()
+        for rank in range(top_k):
+            for ranking in rankings:
+                if rank < len(ranking) and ranking[rank].chunk.chunk_id not in seen:
+                    seen.add(ranking[rank].chunk.chunk_id)
+                    merged.append(ranking[rank])
+        return merged[:top_k], len(parts)
 
     def search(self, question: str, top_k: int) -> list[RetrievedChunk]:
         """The `top_k` best chunks, fused score first; each carries its dense cosine for abstention."""

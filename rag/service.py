@@ -14,6 +14,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.answerers import Answerer, build_answerer
+from rag.answering import abstention
+from rag.coverage import describe, unknown_names
 from rag.embedding import load_embed_model
 from rag.errors import IndexUnavailable, InvalidQuestion, RagError
 from rag.followup import resolve_followup
@@ -131,7 +133,10 @@ class QAService:
 
     def retrieve(self, query: str, top_k: int | None = None) -> list[RetrievedChunk]:
         query = self.check_question(query, "query")
-        k = self.check_top_k(top_k)
+        return self.retrieve_parts(query, self.check_top_k(top_k))[0]
+
+    def retrieve_parts(self, query: str, k: int) -> tuple[list[RetrievedChunk], int]:
+        """The ranking for `query` (part by part when it has several) and its number of parts."""
         with stage("retrieve"):
             loaded = self.index()
             try:
@@ -143,9 +148,9 @@ class QAService:
                     raise
             return self._search(self.load(), query, k)
 
-    def _search(self, loaded: LoadedIndex, query: str, k: int) -> list[RetrievedChunk]:
+    def _search(self, loaded: LoadedIndex, query: str, k: int) -> tuple[list[RetrievedChunk], int]:
         try:
-            return loaded.retriever.search(query, k)
+            return loaded.retriever.search_parts(query, k)
         except RagError:
             raise
         except Exception as exc:
@@ -169,9 +174,16 @@ class QAService:
         k = self.check_top_k(top_k)
         retriever = self.index().retriever
         resolved = self.resolve(question, history)
-        retrieved = self.retrieve(resolved, k)
+        retrieved, parts = self.retrieve_parts(resolved, k)
+        unknown = unknown_names(resolved, retriever.vocabulary)
         with stage("answer"):
-            # The resolved question: a generator needs a follow-up spelled out as much as retrieval does.
-            answer = self.answerer.compose(uuid.uuid4().hex, resolved, retriever.dense_query_text(resolved), retrieved)
+            if unknown:
+                message = f"The guide does not mention {describe(unknown)}."
+                answer = abstention(uuid.uuid4().hex, resolved, retrieved, message)
+            else:
+                # The resolved question: a generator needs a follow-up spelled out as much as retrieval does.
+                answer = self.answerer.compose(
+                    uuid.uuid4().hex, resolved, retriever.dense_query_text(resolved), retrieved, parts=parts
+                )
         record_outcome(answer.query_id, answer.answerable, max((r.dense_score for r in retrieved), default=None))
         return replace(answer, question=question, resolved_question=resolved)

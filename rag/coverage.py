@@ -1,0 +1,59 @@
+"""Names the guide never mentions. A question about Miami, a 401k or H-1B visas cannot be answered
+from a guide in which those words do not occur, however close its salary rows are in meaning; such
+a question is declined, naming what the guide lacks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from rag.lexicon import SynonymGroup
+from rag.text import raw_words, stem
+
+NAME = re.compile(r"[\w'’]+(?:[-/][\w'’]+)*")
+SENTENCE_END = re.compile(r"[.?!:;—–\"“(]\s*$")
+MIN_NAME_CHARS = 3
+
+
+def corpus_vocabulary(texts: Iterable[str], synonyms: tuple[SynonymGroup, ...]) -> frozenset[str]:
+    """Every word of the corpus and of the domain vocabulary, as written and as stemmed."""
+    words: set[str] = set()
+    for text in texts:
+        for word in raw_words(text):
+            words.add(word)
+            words.add(stem(word))
+    for group in synonyms:
+        for phrase in group.phrases:
+            words.update(phrase)
+    return frozenset(words)
+
+
+def looks_like_name(token: str) -> bool:
+    """Capitalised, all capitals, or letters mixed with digits (401k, H-1B) — a proper name or code."""
+    letters = re.sub(r"[^A-Za-z0-9]", "", token)
+    if len(letters) < MIN_NAME_CHARS:
+        return False
+    has_digit = any(c.isdigit() for c in letters)
+    has_alpha = any(c.isalpha() for c in letters)
+    return (letters[0].isupper() and has_alpha) or (has_digit and has_alpha)
+
+
+def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
+    """Names in the question (not at the start of a sentence) of which the guide has no word."""
+    unknown: list[str] = []
+    for match in NAME.finditer(question):
+        token = match.group(0)
+        before = question[: match.start()]
+        if not before.strip() or SENTENCE_END.search(before):
+            continue  # a capital at the start of a sentence says nothing
+        if not looks_like_name(token):
+            continue
+        words = raw_words(token)
+        if words and all(w not in vocabulary and stem(w) not in vocabulary for w in words):
+            unknown.append(token)
+    return list(dict.fromkeys(unknown))
+
+
+def describe(names: Sequence[str]) -> str:
+    quoted = [f"“{n}”" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]

@@ -188,10 +188,11 @@ class ObservabilityMiddleware:
                     route = route_label(scope)
                     self.metrics.observe(scope["method"], route, status, elapsed, trace)
                     access_log.info(
-                        "%s %s %s",
+                        "%s %s %s in %.1f ms",
                         scope["method"],
                         scope["path"],
                         status,
+                        elapsed * 1000,
                         extra=access_fields(scope, route, status, elapsed, trace),
                     )
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 
 from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -119,4 +120,6 @@ def test_access_log_is_json_with_the_query_id(client: TestClient) -> None:
     assert entry["duration_ms"] > 0
     assert set(entry["stages_ms"]) == {"embed", "retrieve", "answer"}
     assert entry["level"] == "INFO"
+    assert entry["pid"] == os.getpid()
+    assert entry["message"].startswith("POST /v1/query 200 in ")
     assert entry["time"].endswith("Z")

@@ -38,7 +38,7 @@ def fresh_database(postgres_dsn: str) -> Iterator[str]:  # noqa: F811
         admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> MakeStore:
     """Opens stores over one shared state (call it again for a second 'worker'), with the limits given."""
     if request.param == "sqlite":
@@ -128,6 +128,7 @@ def test_turns_added_at_once_by_many_workers_all_land(make_store: MakeStore) -> 
     assert len({t.question for t in workers[0].turns("busy")}) == 20
 
 
+@pytest.mark.integration
 def test_the_app_keeps_its_state_in_postgres_when_a_dsn_is_set(
     fresh_database: str, tmp_path: Path, built_settings: Settings, embed_model: BaseEmbedding
 ) -> None:

@@ -96,7 +96,8 @@ class PostgresStateStore(StateStore):
             try:
                 db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
             except psycopg.Error as exc:
-                raise ConfigurationError(f"cannot connect to the state database ({redact(self.dsn)}): {exc}") from exc
+                reason = " ".join(str(exc).split())  # psycopg's messages run over several lines
+                raise ConfigurationError(f"cannot connect to the state database ({redact(self.dsn)}): {reason}") from exc
             self._local.db = db
         return db
 

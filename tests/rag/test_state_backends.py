@@ -157,5 +157,6 @@ def test_an_unreachable_database_is_a_configuration_error_without_the_password(t
     with pytest.raises(ConfigurationError) as failure:
         open_state_store(settings)
     assert "cannot connect to the state database" in str(failure.value)
+    assert "\n" not in str(failure.value)  # the CLI prints it as its one-line error
     assert "s3cret" not in str(failure.value)
     assert "s3cret" not in repr(settings)

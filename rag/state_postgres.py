@@ -97,7 +97,9 @@ class PostgresStateStore(StateStore):
                 db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
             except psycopg.Error as exc:
                 reason = " ".join(str(exc).split())  # psycopg's messages run over several lines
-                raise ConfigurationError(f"cannot connect to the state database ({redact(self.dsn)}): {reason}") from exc
+                raise ConfigurationError(
+                    f"cannot connect to the state database ({redact(self.dsn)}): {reason}"
+                ) from exc
             self._local.db = db
         return db
 

@@ -65,11 +65,13 @@ class RagServe:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"rag serve exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            # Every worker has loaded the model and the index (its lifespan ran), and the index answers.
+            if len(self.started_workers()) >= self.workers:
+                try:
+                    if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
             time.sleep(0.25)
         self.stop()
         raise RuntimeError(f"rag serve was not ready within {timeout:.0f} s:\n{self.output()}")
@@ -97,6 +99,10 @@ class RagServe:
     def output(self) -> str:
         with self._lock:
             return "".join(self.lines[-60:])
+
+    def started_workers(self) -> set[int]:
+        with self._lock:
+            return {int(e["pid"]) for e in self.entries if e.get("message") == "Application startup complete."}
 
     def access_entries(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -63,11 +63,17 @@ def reciprocal_rank_at(chunks: Sequence[str], evidence: Sequence[str], k: int) -
 
 
 def ndcg_at(chunks: Sequence[str], evidence: Sequence[str], k: int) -> float:
-    """Binary nDCG where the relevant items are the evidence strings, each credited once."""
+    """Binary nDCG: a chunk gains 1 when it brings evidence not already credited higher up, so
+    repeated evidence earns nothing twice and at most `min(k, len(evidence))` chunks gain — never above 1."""
     if not evidence:
         return 0.0
-    ranks = [r for r in first_ranks(chunks[:k], evidence) if r is not None]
-    dcg = sum(1.0 / math.log2(r + 1) for r in ranks)
+    credited: set[int] = set()
+    dcg = 0.0
+    for rank, text in enumerate(chunks[:k], start=1):
+        new = evidence_found(text, evidence) - credited
+        if new:
+            credited |= new
+            dcg += 1.0 / math.log2(rank + 1)
     ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(k, len(evidence)) + 1))
     return dcg / ideal if ideal else 0.0
 

@@ -95,7 +95,7 @@ def test_calibration_separates_and_respects_the_false_abstention_cap() -> None:
 def test_bad_dataset_lines_name_their_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "d.jsonl"
     path.write_text('{"id": "a", "question": "ok"}\n{"id": "b", "question": ""}\n', encoding="utf-8")
-    with pytest.raises(DatasetError, match="d.jsonl:2"):
+    with pytest.raises(DatasetError, match=r"d\.jsonl:2"):
         load_dataset(path)
     path.write_text('{"id": "a", "question": "ok", "evidence_mode": "some"}\n', encoding="utf-8")
     with pytest.raises(DatasetError, match="evidence_mode"):

@@ -14,7 +14,9 @@ from rag.service import QAService
 THRESHOLDS = Path(__file__).resolve().parents[2] / "evals" / "thresholds.toml"
 
 
-def shortfalls(summaries: dict[str, dict[str, dict[str, object]]], thresholds: dict[str, dict[str, float]]) -> list[str]:
+def shortfalls(
+    summaries: dict[str, dict[str, dict[str, object]]], thresholds: dict[str, dict[str, float]]
+) -> list[str]:
     problems = []
     for split, limits in thresholds.items():
         summary = summaries[split][PRIMARY]

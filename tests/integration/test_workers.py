@@ -119,9 +119,14 @@ def test_metrics_add_up_every_worker(served: RagServe) -> None:
     sent = 12
     with ThreadPoolExecutor(4) as pool:
         answers = list(
-            pool.map(lambda i: fresh_post(served.url + "/v1/query", {"question": QUESTIONS[i % 4]}), range(sent))
+            pool.map(
+                lambda i: fresh_post(served.url + "/v1/query", {"question": QUESTIONS[i % 4]}, f"counted-{i}"),
+                range(sent),
+            )
         )
     assert all(a.status_code == 200 for a in answers)
+    for i in range(sent):
+        served.pid_of(f"counted-{i}")  # a request is counted before its access line is written
     seen: dict[int, float] = {}
     for i in range(MAX_ROUNDS * 2):
         total, pid = scrape(served, f"scrape-{i}")

@@ -178,7 +178,7 @@ class QAService:
         unknown = unknown_names(resolved, retriever.vocabulary)
         with stage("answer"):
             if unknown:
-                message = f"The guide does not mention {describe(unknown)}."
+                message = f"It never mentions {describe(unknown)}."
                 answer = abstention(uuid.uuid4().hex, resolved, retrieved, message)
             else:
                 # The resolved question: a generator needs a follow-up spelled out as much as retrieval does.

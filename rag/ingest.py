@@ -106,15 +106,20 @@ def same_placement(a: Chunk, b: Chunk) -> bool:
     )
 
 
+EmbedModelSource = BaseEmbedding | Callable[[], BaseEmbedding]
+
+
 def ingest(
     settings: Settings,
-    embed_model: BaseEmbedding,
+    embed_model: EmbedModelSource,
     corpus_dir: Path | None = None,
     rebuild: bool = False,
     show_progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
 ) -> IngestReport:
-    """Bring the index in line with the corpus. Unchanged chunks keep their stored embeddings."""
+    """Bring the index in line with the corpus. Unchanged chunks keep their stored embeddings.
+    `embed_model` may be a factory: it is then called only when something needs embedding, so an
+    unchanged corpus costs no model start-up."""
     corpus = corpus_dir or settings.corpus_dir
     documents = load_documents(corpus)
     chunks = chunk_documents(documents)
@@ -138,16 +143,22 @@ def ingest(
                 store.embeddings_of(store.collection(active.collection), [c.chunk_id for c in kept]) if kept else {}
             )
             to_embed = [c for c in wanted.values() if c.chunk_id not in embeddings]
-            vectors = embed_model.get_text_embedding_batch(
-                [c.index_text for c in to_embed], show_progress=show_progress
-            )
+            vectors: list[list[float]] = []
+            if to_embed:
+                if not isinstance(embed_model, BaseEmbedding) and callable(embed_model):
+                    embed_model = embed_model()
+                vectors = embed_model.get_text_embedding_batch(
+                    [c.index_text for c in to_embed], show_progress=show_progress
+                )
             embeddings.update({c.chunk_id: v for c, v in zip(to_embed, vectors)})
             stage("writing")
             collection = store.new_collection()
             store.write(collection, list(wanted.values()), embeddings)
             stage("switching")
             store.activate(
-                collection, active.collection if active else None, str(getattr(embed_model, "model_name", ""))
+                collection,
+                active.collection if active else None,
+                str(getattr(embed_model, "model_name", "") or settings.embed_model or "all-MiniLM-L6-v2"),
             )
             store.drop_stale({collection.name, active.collection} if active else {collection.name})
         except RagError:

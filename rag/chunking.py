@@ -10,8 +10,10 @@ from rag.markup import parse_html, parse_markdown
 from rag.models import Chunk
 from rag.structure import Block, parse_plain_text
 
-# Units longer than this are split at sentence ends, so that no quote drowns its fact.
-MAX_CHUNK_WORDS = 120
+# Units longer than this are split at sentence ends, so that no quote drowns its fact. Measured
+# on the golden set: 40 keeps hit rates (120 and 60 were no better) while the top 5 shrink from
+# 96 to 88 words; 25 reaches 74 words but costs 6 points of hit@1.
+MAX_CHUNK_WORDS = 40
 
 
 def document_blocks(document: Document) -> list[Block]:
@@ -46,7 +48,13 @@ def split_long(block: Block, text: str) -> list[Block]:
         current_end, words = e, words + n
     if current_start is not None:
         pieces.append(Block(block.kind, block.section, current_start, current_end or block.end, block.context))
-    return pieces
+    # Later pieces lose what the unit was about (the FAQ question, a bullet's lead-in): carry its
+    # first sentence along as context, embedded and indexed but never quoted.
+    lead = text[pieces[0].start : pieces[0].end]
+    lead = text[slice(*sentence_spans(text, pieces[0].start, pieces[0].end)[0])] if lead else ""
+    return [pieces[0]] + [
+        Block(p.kind, p.section, p.start, p.end, " ".join(x for x in (block.context, lead) if x)) for p in pieces[1:]
+    ]
 
 
 def chunk_id(source: str, index_text: str, occurrence: int) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from evals.dataset import DEFAULT_DATASET, load_dataset
 from evals.runner import evaluate, summarise
-from evals.systems import ProjectSystem
+from evals.systems import ProjectSystem, extractive_answerer
 from rag.answering import AnswerConfig
 from rag.documents import load_documents
 from rag.embedding import load_embed_model
@@ -53,7 +53,7 @@ def run(variants: dict[str, tuple[dict[str, Any], dict[str, Any]]], dataset: Pat
     rows = []
     for name, (retrieval, answering) in variants.items():
         service = QAService(settings, embed_model=embed_model, retrieval_config=RetrievalConfig(**retrieval))
-        service.answerer.config = dataclasses.replace(AnswerConfig(), **answering)
+        extractive_answerer(service).config = dataclasses.replace(AnswerConfig(), **answering)
         service.load()
         sources = {d.source: d.text for d in load_documents(settings.corpus_dir)}
         results = evaluate(ProjectSystem(service), items, ks, sources, progress=sys.stderr.isatty())

@@ -15,7 +15,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from evals.calibrate import Calibration, calibrate, save_threshold
 from evals.dataset import EvalItem, load_dataset
 from evals.runner import QuestionResult, evaluate, summarise
-from evals.systems import ProjectSystem, System, llamaindex_baselines
+from evals.systems import ProjectSystem, System, extractive_answerer, llamaindex_baselines
 from rag.documents import load_documents
 from rag.service import QAService
 from rag.settings import Settings
@@ -76,7 +76,7 @@ def run_harness(
         first = evaluate(project, tuning, ks, sources, progress)
         calibration = calibrate([(r.run.confidence or 0.0, r.item.answerable) for r in first])
         save_threshold(settings.threshold_file, calibration, dataset.name, calibrate_split)
-        service.answerer.threshold = calibration.threshold
+        extractive_answerer(service).threshold = calibration.threshold
     systems: list[System] = [project]
     if compare:
         systems += llamaindex_baselines(settings.corpus_dir, service.embed_model)
@@ -89,14 +89,14 @@ def run_harness(
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
         "seconds": round(time.time() - started, 1),
-        "abstention threshold": round(service.answerer.threshold, 4),
+        "abstention threshold": round(extractive_answerer(service).threshold, 4),
     }
     return Outcome(
         dataset,
         items,
         results,
         summaries_by_split(results, items, ks),
-        service.answerer.threshold,
+        extractive_answerer(service).threshold,
         calibration,
         meta,
     )

@@ -12,7 +12,9 @@ from typing import Protocol
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from rag.answering import ExtractiveAnswerer
 from rag.documents import load_documents
+from rag.errors import ConfigurationError
 from rag.models import Answer
 from rag.service import QAService
 
@@ -45,6 +47,15 @@ class System(Protocol):
     def run(self, question: str, depth: int, history: Sequence[str]) -> Run: ...
 
 
+def extractive_answerer(service: QAService) -> ExtractiveAnswerer:
+    """The extractive answerer whose confidence decides abstention (also inside a generative one)."""
+    answerer = service.answerer
+    inner = answerer if isinstance(answerer, ExtractiveAnswerer) else getattr(answerer, "extractive", None)
+    if not isinstance(inner, ExtractiveAnswerer):
+        raise ConfigurationError("evaluation needs an answerer with an extractive confidence")
+    return inner
+
+
 class ProjectSystem:
     """The same `QAService` that serves users: follow-up resolution, hybrid retrieval, extractive answers."""
 
@@ -63,7 +74,8 @@ class ProjectSystem:
         answer = self.service.ask(question, None, history)
         answer_ms = (time.perf_counter() - started) * 1000
         hits = [Hit(r.chunk.chunk_id, r.chunk.section_path, r.chunk.text, r.score) for r in retrieved]
-        return Run(resolved, hits, retrieval_ms, answer, answer_ms, self.service.answerer.confidence(answer.retrieved))
+        confidence = extractive_answerer(self.service).confidence(answer.retrieved)
+        return Run(resolved, hits, retrieval_ms, answer, answer_ms, confidence)
 
 
 class LlamaIndexBaseline:
@@ -88,6 +100,7 @@ def llamaindex_baselines(corpus_dir: Path, embed_model: BaseEmbedding) -> list[L
     from llama_index.core import Document, Settings, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.core.retrievers import QueryFusionRetriever
+    from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
     from llama_index.retrievers.bm25 import BM25Retriever
 
     Settings.llm = None  # no LLM is configured: keep llama-index from reaching for OpenAI
@@ -107,7 +120,11 @@ def llamaindex_baselines(corpus_dir: Path, embed_model: BaseEmbedding) -> list[L
         return cache.setdefault(
             ("fused", k),
             QueryFusionRetriever(
-                [dense(k), bm25(k)], similarity_top_k=k, num_queries=1, mode="reciprocal_rerank", use_async=False
+                [dense(k), bm25(k)],
+                similarity_top_k=k,
+                num_queries=1,
+                mode=FUSION_MODES.RECIPROCAL_RANK,
+                use_async=False,
             ),
         )
 

@@ -41,7 +41,7 @@ def alternatives(chunks: Sequence[Chunk]) -> list[dict[str, set[str]]]:
             label = re.split(r"[$\d]", chunk.text, maxsplit=1)[0].strip() or chunk.text
             if label == chunk.text.strip():
                 label = chunk.text.split()[0]
-            key = ("table", chunk.source, chunk.section_path, chunk.context)
+            key: tuple[str, ...] = ("table", chunk.source, chunk.section_path, chunk.context)
             groups[key][label] = set(content_terms(label))
         for depth in range(1, len(chunk.section)):
             key = ("heading", chunk.source, *chunk.section[:depth])
@@ -88,7 +88,7 @@ def resolve_followup(
     tail_terms = content_terms(tail)
     tail_terms += canonical_terms(tail_terms, synonyms)
     replaced = {slots[t] for t in tail_terms if slots and t in slots}
-    kept = []
+    kept: list[str] = []
     for word in raw_words(previous):
         term = stem(word)
         word_slots = {slots[t] for t in [term, *canonical_terms([term], synonyms)] if slots and t in slots}

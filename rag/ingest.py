@@ -140,7 +140,9 @@ def ingest(
         try:
             stage("embedding")
             embeddings = (
-                store.embeddings_of(store.collection(active.collection), [c.chunk_id for c in kept]) if kept else {}
+                store.embeddings_of(store.collection(active.collection), [c.chunk_id for c in kept])
+                if kept and active
+                else {}
             )
             to_embed = [c for c in wanted.values() if c.chunk_id not in embeddings]
             vectors: list[list[float]] = []

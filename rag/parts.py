@@ -46,7 +46,7 @@ class Members:
 
     def named(self, text: str, synonyms: tuple[SynonymGroup, ...]) -> list[tuple[int, str, tuple[int, int]]]:
         """(group, member, character span) for each word of `text` that names a member."""
-        hits = []
+        hits: list[tuple[int, str, tuple[int, int]]] = []
         for match in WORD_SPAN.finditer(text):
             terms = [stem(w) for w in raw_words(match.group(0))]
             candidates = terms + canonical_terms(terms, synonyms)

@@ -174,7 +174,7 @@ class ChunkStore:
         """Point readers at `collection` in a single write."""
         self._meta().upsert(
             ids=[POINTER_ID],
-            embeddings=[[1.0]],
+            embeddings=[[1.0]],  # type: ignore[arg-type]
             documents=["active index pointer"],
             metadatas=[
                 {

@@ -165,7 +165,7 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def raw_words(text: str) -> list[str]:
     """Lower-cased words; numbers keep their inner punctuation ($160,000, 1.4x, 0-2)."""
-    words = []
+    words: list[str] = []
     for match in WORD.finditer(text.lower().replace("’", "'")):
         word = match.group(0)
         # Split hyphenated and slashed words ("fine-tuning", "remote/hybrid") but keep numbers whole.

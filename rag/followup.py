@@ -26,6 +26,7 @@ STARTS_WITH_CONNECTIVE = re.compile(
     r"^\s*(?:and|or|also|what\s+about|how\s+about|what\s+of|same\s+(?:for|in|at))\b", re.I
 )
 MAX_ELLIPTICAL_TERMS = 3
+WORD_SPAN = re.compile(r"[^\s,;:!?()\[\]{}—–]+")
 
 Slots = dict[str, int]  # stemmed term -> slot number
 
@@ -89,14 +90,15 @@ def resolve_followup(
     tail_terms += canonical_terms(tail_terms, synonyms)
     replaced = {slots[t] for t in tail_terms if slots and t in slots}
     kept: list[str] = []
-    for word in raw_words(previous):
-        term = stem(word)
-        word_slots = {slots[t] for t in [term, *canonical_terms([term], synonyms)] if slots and t in slots}
-        if word_slots & replaced or (kept and kept[-1] == word):
+    # Words as written ("entry-level", "What's"), each dropped whole when it names a replaced value.
+    for word in WORD_SPAN.findall(previous.rstrip("?").strip()):
+        terms = [stem(w) for w in raw_words(word)]
+        word_slots = {slots[t] for t in [*terms, *canonical_terms(terms, synonyms)] if slots and t in slots}
+        if word_slots & replaced:
             continue
         kept.append(word)
     # "juniors" names the entry level only through the domain vocabulary: say it in the guide's words too.
     tail = " ".join([tail, *canonical_phrases(content_terms(tail), synonyms)])
-    if kept and tail.split()[0].lower() == kept[-1]:
+    if kept and tail.split()[0].lower() == kept[-1].lower():
         kept.pop()  # "... earn in" + "in Seattle"
     return f"{' '.join(kept)} {tail}".strip()

@@ -1,0 +1,76 @@
+"""Follow-ups, several-part questions and names the guide never mentions, on the real guide's structure."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.coverage import unknown_names
+from rag.followup import is_elliptical
+from rag.parts import split_parts
+from rag.service import QAService
+
+
+@pytest.mark.parametrize(
+    ("earlier", "followup", "lands_on"),
+    [
+        ("What do AI engineers earn in Austin?", "And in Seattle?", "Seattle $160,000 - $220,000"),
+        (
+            "What's the salary for an entry-level AI engineer?",
+            "what about mid-level?",
+            "Mid-Level (3-5 years): $130,000",
+        ),
+        ("What do AI engineers earn in Austin?", "Denver?", "Denver $125,000 - $170,000"),
+    ],
+)
+def test_followup_carries_the_subject_and_replaces_the_value(
+    service: QAService, earlier: str, followup: str, lands_on: str
+) -> None:
+    resolved = service.resolve(followup, [earlier])
+    assert "Austin" not in resolved and "entry" not in resolved.lower()
+    answer = service.ask(followup, None, [earlier])
+    assert answer.answerable and answer.citations[0].quote.startswith(lands_on)
+
+
+def test_a_full_question_is_not_rewritten(service: QAService) -> None:
+    question = "What are the red flags for a senior AI engineer candidate?"
+    assert not is_elliptical(question)
+    assert service.resolve(question, ["What do AI engineers earn in Austin?"]) == question
+
+
+def test_a_followup_without_history_stays_as_asked(service: QAService) -> None:
+    assert service.resolve("And in Seattle?", []) == "And in Seattle?"
+
+
+def test_comparisons_are_split_into_one_part_per_alternative(service: QAService) -> None:
+    retriever = service.index().retriever
+    parts = split_parts("Austin or Denver: which pays more?", retriever.members, retriever.synonyms)
+    assert len(parts) == 2 and "Denver" not in parts[0] and "Austin" not in parts[1]
+    answer = service.ask("Austin or Denver: which pays more?")
+    quotes = [c.quote for c in answer.citations]
+    assert any(q.startswith("Austin $135,000") for q in quotes) and any(q.startswith("Denver $125,000") for q in quotes)
+
+
+def test_clauses_carry_the_level_into_later_parts(service: QAService) -> None:
+    retriever = service.index().retriever
+    question = "What's mid-level pay, and what red flags should I watch for at that level?"
+    parts = split_parts(question, retriever.members, retriever.synonyms)
+    assert len(parts) == 2 and "mid-level" in parts[1].lower()
+
+
+def test_single_questions_have_one_part(service: QAService) -> None:
+    retriever = service.index().retriever
+    for question in [
+        "What are the red flags for a senior AI engineer candidate?",
+        "What do AI engineers earn in Seattle?",
+    ]:
+        assert split_parts(question, retriever.members, retriever.synonyms) == [question]
+
+
+def test_names_the_guide_never_mentions_make_it_abstain(service: QAService) -> None:
+    vocabulary = service.index().retriever.vocabulary
+    assert unknown_names("What does an AI engineer earn in Miami?", vocabulary) == ["Miami"]
+    assert unknown_names("Do companies sponsor H-1B visas?", vocabulary) == ["H-1B"]
+    assert unknown_names("What do AI engineers earn in Seattle?", vocabulary) == []
+    assert unknown_names("Miami is nice. What do AI engineers earn?", vocabulary) == []  # sentence start
+    answer = service.ask("What does an AI engineer earn in Miami?")
+    assert not answer.answerable and "Miami" in answer.answer and not answer.citations

@@ -72,7 +72,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     require_text(args.question, "question")
     service = _service(settings)
-    answer = service.ask(args.question, args.top_k)
+    answer = service.ask(args.question, args.top_k, source=args.source)
     if args.json:
         print(json.dumps(answer_payload(answer), ensure_ascii=False, indent=2))
         return 0
@@ -87,7 +87,7 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
 
     require_text(args.query, "query")
     service = _service(settings)
-    results = service.retrieve(args.query, args.top_k)
+    results = service.retrieve(args.query, args.top_k, args.source)
     if args.json:
         print(json.dumps({"results": [retrieved_payload(r) for r in results]}, ensure_ascii=False, indent=2))
         return 0
@@ -181,12 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the /v1/query response object")
     ask.add_argument("--top-k", type=positive_int, default=None)
+    ask.add_argument("--source", default=None, help="only this document (path relative to the corpus folder)")
     ask.set_defaults(run=cmd_ask)
 
     retrieve = commands.add_parser("retrieve", help="show the ranked chunks for a query")
     retrieve.add_argument("query")
     retrieve.add_argument("--json", action="store_true", help="print the /v1/retrieve response object")
     retrieve.add_argument("--top-k", type=positive_int, default=None)
+    retrieve.add_argument("--source", default=None, help="only this document (path relative to the corpus folder)")
     retrieve.set_defaults(run=cmd_retrieve)
 
     evaluate = commands.add_parser("eval", help="measure retrieval and answer quality on a dataset")

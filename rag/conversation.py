@@ -18,11 +18,13 @@ def ask_in_conversation(
     top_k: int | None = None,
     conversation_id: str | None = None,
     channel: str = "http",
+    source: str | None = None,
 ) -> Answer:
-    """Answer `question`, using and extending the stored turns of `conversation_id`, and log it."""
+    """Answer `question`, using and extending the stored turns of `conversation_id`, and log it;
+    `source` limits the evidence to one document."""
     started = time.perf_counter()
     history = [turn.resolved for turn in store.turns(conversation_id)] if conversation_id else []
-    answer = service.ask(question, top_k, history)
+    answer = service.ask(question, top_k, history, source)
     if conversation_id:
         store.add_turn(conversation_id, answer.question, answer.resolved_question, answer.answer)
     log_answer(store, answer, (time.perf_counter() - started) * 1000, conversation_id, channel, answer.answerer)

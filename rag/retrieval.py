@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores.types import VectorStoreQuery
+from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters, VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.coverage import corpus_vocabulary
@@ -103,6 +103,7 @@ class HybridRetriever(BaseRetriever):
         self.vector_store = vector_store
         self.chunks = chunks
         self.by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self.sources = frozenset(c.source for c in chunks)
         self.embed_model = embed_model
         self.top_k = top_k
         self.bm25 = BM25Index(chunks, self.config)
@@ -136,10 +137,12 @@ class HybridRetriever(BaseRetriever):
     def dense_query_text(self, question: str) -> str:
         return strip_common_words(question, self.common) if self.config.strip_common else question
 
-    def dense_ranking(self, question: str, depth: int) -> list[tuple[int, float]]:
+    def dense_ranking(self, question: str, depth: int, source: str | None = None) -> list[tuple[int, float]]:
         with stage("embed"):
             vector = self.embed_model.get_query_embedding(self.dense_query_text(question))
-        result = self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=depth))
+        # With a source, Chroma filters on the chunk's `source` metadata (a `where` clause) before ranking.
+        only = MetadataFilters(filters=[MetadataFilter(key="source", value=source)]) if source else None
+        result = self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=depth, filters=only))
         ranking = []
         for node_id, similarity in zip(result.ids or [], result.similarities or []):
             index = self.by_id.get(node_id)
@@ -158,8 +161,10 @@ class HybridRetriever(BaseRetriever):
                 weights.setdefault(term, self.config.synonym_weight)
         return weights
 
-    def bm25_ranking(self, question: str, depth: int) -> list[tuple[int, float]]:
+    def bm25_ranking(self, question: str, depth: int, source: str | None = None) -> list[tuple[int, float]]:
         scores = self.bm25.scores(self.query_terms(question))
+        if source:
+            scores = {i: score for i, score in scores.items() if self.chunks[i].source == source}
         return sorted(scores.items(), key=lambda item: -item[1])[:depth]
 
     def fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]) -> dict[int, float]:
@@ -181,13 +186,13 @@ class HybridRetriever(BaseRetriever):
             )
         return fused
 
-    def search_parts(self, question: str, top_k: int) -> tuple[list[RetrievedChunk], int]:
+    def search_parts(self, question: str, top_k: int, source: str | None = None) -> tuple[list[RetrievedChunk], int]:
         """Retrieve each part of a several-part question on its own and interleave the rankings, so the
         best chunk of every part comes first; returns the ranking and the number of parts."""
         parts = split_parts(question, self.members, self.synonyms) if self.config.split_parts else [question]
         if len(parts) == 1:
-            return self.search(question, top_k), 1
-        rankings = [self.search(part, top_k) for part in parts]
+            return self.search(question, top_k, source), 1
+        rankings = [self.search(part, top_k, source) for part in parts]
         merged: list[RetrievedChunk] = []
         seen: set[str] = set()
         for rank in range(top_k):
@@ -197,11 +202,12 @@ class HybridRetriever(BaseRetriever):
                     merged.append(ranking[rank])
         return merged[:top_k], len(parts)
 
-    def search(self, question: str, top_k: int) -> list[RetrievedChunk]:
-        """The `top_k` best chunks, fused score first; each carries its dense cosine for abstention."""
+    def search(self, question: str, top_k: int, source: str | None = None) -> list[RetrievedChunk]:
+        """The `top_k` best chunks, fused score first; each carries its dense cosine for abstention.
+        With `source`, only chunks of that document (a corpus-relative path) compete."""
         depth = max(self.config.candidates, top_k)
-        dense = self.dense_ranking(question, depth)
-        lexical = self.bm25_ranking(question, depth)
+        dense = self.dense_ranking(question, depth, source)
+        lexical = self.bm25_ranking(question, depth, source)
         cosine = dict(dense)
         fused = self.fuse(dense, lexical)
         order = sorted(fused, key=lambda i: -fused[i])[:top_k]

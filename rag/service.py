@@ -15,6 +15,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.answerers import Answerer, build_answerer
 from rag.answering import abstention
+from rag.cache import AnswerCache, AnswerKey
 from rag.coverage import describe, unknown_names
 from rag.embedding import load_embed_model
 from rag.errors import IndexUnavailable, InvalidQuestion, RagError
@@ -53,6 +54,7 @@ class QAService:
         self.retrieval_config = retrieval_config or RetrievalConfig()
         # Extractive by default; with RAG_LLM set, a chat model whose verified replies fall back to it.
         self.answerer: Answerer = build_answerer(settings, self.embed_model)
+        self.answers = AnswerCache(settings.answer_cache_size)
         self._lock = threading.Lock()
         self._index: LoadedIndex | None = None
         self._checked_at = 0.0
@@ -131,26 +133,37 @@ class QAService:
             raise InvalidQuestion(f"top_k must be between 1 and {self.settings.max_top_k}, got {top_k}")
         return top_k
 
-    def retrieve(self, query: str, top_k: int | None = None) -> list[RetrievedChunk]:
-        query = self.check_question(query, "query")
-        return self.retrieve_parts(query, self.check_top_k(top_k))[0]
+    def check_source(self, source: str | None) -> str | None:
+        """A source filter must name a document of the index in service (its corpus-relative path)."""
+        if source is None:
+            return None
+        if not isinstance(source, str) or source not in self.index().retriever.sources:
+            raise InvalidQuestion(f"source {source!r} is not a document of the index")
+        return source
 
-    def retrieve_parts(self, query: str, k: int) -> tuple[list[RetrievedChunk], int]:
-        """The ranking for `query` (part by part when it has several) and its number of parts."""
+    def retrieve(self, query: str, top_k: int | None = None, source: str | None = None) -> list[RetrievedChunk]:
+        query = self.check_question(query, "query")
+        return self.retrieve_parts(query, self.check_top_k(top_k), self.check_source(source))[0]
+
+    def retrieve_parts(self, query: str, k: int, source: str | None = None) -> tuple[list[RetrievedChunk], int]:
+        """The ranking for `query` (part by part when it has several) and its number of parts;
+        with `source`, only chunks of that document."""
         with stage("retrieve"):
             loaded = self.index()
             try:
-                return self._search(loaded, query, k)
+                return self._search(loaded, query, k, source)
             except IndexUnavailable:
                 # `rag ingest` may have switched twice since this process last looked, dropping the
                 # collection it still reads: move to the active version and ask once more.
                 if not self._superseded(loaded):
                     raise
-            return self._search(self.load(), query, k)
+            return self._search(self.load(), query, k, source)
 
-    def _search(self, loaded: LoadedIndex, query: str, k: int) -> tuple[list[RetrievedChunk], int]:
+    def _search(
+        self, loaded: LoadedIndex, query: str, k: int, source: str | None = None
+    ) -> tuple[list[RetrievedChunk], int]:
         try:
-            return loaded.retriever.search_parts(query, k)
+            return loaded.retriever.search_parts(query, k, source)
         except RagError:
             raise
         except Exception as exc:
@@ -168,13 +181,25 @@ class QAService:
         retriever = self.index().retriever
         return resolve_followup(question, history, retriever.slots, retriever.synonyms)
 
-    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Answer:
-        """Answer `question`; `history` holds the earlier questions of the conversation, oldest first."""
+    def ask(
+        self, question: str, top_k: int | None = None, history: Sequence[str] = (), source: str | None = None
+    ) -> Answer:
+        """Answer `question`; `history` holds the earlier questions of the conversation, oldest first;
+        `source` limits the evidence to one document."""
         question = self.check_question(question)
         k = self.check_top_k(top_k)
-        retriever = self.index().retriever
+        source = self.check_source(source)
+        loaded = self.index()
+        retriever = loaded.retriever
         resolved = self.resolve(question, history)
-        retrieved, parts = self.retrieve_parts(resolved, k)
+        threshold = getattr(self.answerer, "threshold", None)
+        key = AnswerKey(loaded.version, resolved, k, self.answerer.name, threshold, source)
+        cached = self.answers.get(key, question)
+        if cached is not None:
+            best = max((r.dense_score for r in cached.retrieved), default=None)
+            record_outcome(cached.query_id, cached.answerable, best)
+            return cached
+        retrieved, parts = self.retrieve_parts(resolved, k, source)
         unknown = unknown_names(resolved, retriever.vocabulary)
         with stage("answer"):
             if unknown:
@@ -186,4 +211,9 @@ class QAService:
                     uuid.uuid4().hex, resolved, retriever.dense_query_text(resolved), retrieved, parts=parts
                 )
         record_outcome(answer.query_id, answer.answerable, max((r.dense_score for r in retrieved), default=None))
-        return replace(answer, question=question, resolved_question=resolved)
+        answer = replace(answer, question=question, resolved_question=resolved)
+        # Only extractive answers: they are a function of the key. A generated one depends on a remote model,
+        # and a fallback to the extractive answer must not stick once the generator works again.
+        if answer.answerer == "extractive" == self.answerer.name:
+            self.answers.put(key, answer)
+        return answer

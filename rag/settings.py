@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     top_k: int = Field(5, alias="RAG_TOP_K", ge=1, le=50)
     max_top_k: int = Field(50, alias="RAG_MAX_TOP_K", ge=1)
     max_question_chars: int = Field(2000, alias="RAG_MAX_QUESTION_CHARS", ge=1)
+    # Answers kept per worker for repeated questions on an unchanged index (rag/cache.py); 0 turns it off.
+    answer_cache_size: int = Field(1024, alias="RAG_ANSWER_CACHE_SIZE", ge=0)
     # Where `rag eval --calibrate` writes the abstention threshold; the answerer reads it.
     threshold_file: Path = Field(DEFAULT_THRESHOLD_FILE, alias="RAG_THRESHOLD_FILE")
     abstain_threshold: float | None = Field(None, alias="RAG_ABSTAIN_THRESHOLD")

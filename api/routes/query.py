@@ -22,11 +22,11 @@ router = APIRouter(prefix="/v1", responses=ERRORS)
 
 @router.post("/query", response_model=QueryResponse, summary="Answer a question with citations")
 def query(body: QueryRequest, service: ServiceDep, store: StateDep) -> dict[str, object]:
-    answer = ask_in_conversation(service, store, body.question, body.top_k, body.conversation_id)
+    answer = ask_in_conversation(service, store, body.question, body.top_k, body.conversation_id, source=body.source)
     return answer_payload(answer)
 
 
 @router.post("/retrieve", response_model=RetrieveResponse, summary="The ranked chunks for a query")
 def retrieve(body: RetrieveRequest, service: ServiceDep) -> dict[str, object]:
-    results = service.retrieve(body.query, body.top_k)
+    results = service.retrieve(body.query, body.top_k, body.source)
     return {"results": [retrieved_payload(r) for r in results]}

@@ -65,7 +65,7 @@ def answer_events(answer: Answer) -> list[bytes]:
 )
 async def query_stream(body: QueryRequest, request: Request, service: ServiceDep, store: StateDep) -> StreamingResponse:
     answer = await run_in_threadpool(
-        ask_in_conversation, service, store, body.question, body.top_k, body.conversation_id
+        ask_in_conversation, service, store, body.question, body.top_k, body.conversation_id, source=body.source
     )
     events = until_disconnected(request, answer_events(answer), "query stream")
     return StreamingResponse(events, media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)

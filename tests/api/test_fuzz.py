@@ -54,12 +54,21 @@ def fuzzed_app(
     derandomize=True,
 )
 def test_the_api_honours_its_own_schema(case: schemathesis.Case, fuzzed_app: FastAPI) -> None:
-    case.call_and_validate(app=fuzzed_app, excluded_checks=UNSTATABLE.get(case.operation.path, []))
+    case.call_and_validate(app=fuzzed_app, excluded_checks=unstatable(case))
 
 
 # The OpenAI wire format cannot say in JSON Schema that the last message must be the user's and hold a
 # question: schema-valid conversations may rightly get a 422 there. Every other check still applies.
 UNSTATABLE = {"/v1/chat/completions": [positive_data_acceptance]}
+
+
+def unstatable(case: schemathesis.Case) -> list:  # type: ignore[type-arg]
+    checks = list(UNSTATABLE.get(case.operation.path, []))
+    # A source filter names a document of the index, which the schema cannot list: a schema-valid path of no
+    # document rightly gets a 422. Requests without one keep every check.
+    if isinstance(case.body, dict) and "source" in case.body:
+        checks.append(positive_data_acceptance)
+    return checks
 
 
 def test_the_fuzzed_app_serves_the_schema_that_was_fuzzed(fuzzed_app: FastAPI) -> None:

@@ -43,8 +43,13 @@ lint: $(TEST_STAMP)
 eval: $(TEST_STAMP)
 	$(BIN)/rag eval --compare --report evals/reports/golden
 
+# Each writes its report into evals/reports/bench/; sizes fit a 2-core machine (flags in each script for more).
 bench: $(TEST_STAMP)
+	$(BIN)/rag ingest
 	$(BIN)/python -m evals.bench.latency
+	$(BIN)/python -m evals.bench.throughput
+	$(BIN)/python -m evals.bench.coldstart
+	$(BIN)/python -m evals.bench.scale
 
 clean:
 	rm -rf $(VENV) index/chroma.sqlite3 index/*/

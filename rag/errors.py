@@ -25,6 +25,10 @@ class IndexUnavailable(RagError):
     code = "index_unavailable"
 
 
+class IndexDamaged(IndexUnavailable):
+    """The index folder's files are not a readable Chroma store (corrupt, or not a database at all)."""
+
+
 class CorpusError(RagError):
     """The corpus folder is missing or holds nothing that can be indexed."""
 

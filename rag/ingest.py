@@ -15,7 +15,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.chunking import chunk_documents
 from rag.documents import load_documents
-from rag.errors import CorpusError, IndexUnavailable, RagError
+from rag.errors import CorpusError, IndexDamaged, IndexUnavailable, RagError
 from rag.ingest_lease import server_ingest_lease
 from rag.models import Chunk
 from rag.settings import Settings
@@ -66,20 +66,24 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
 
 def open_for_ingest(settings: Settings, rebuild: bool) -> tuple[ChunkStore, IndexVersion | None, dict[str, Chunk]]:
     """The store, its active version and the chunks stored there (none for a rebuild). A rebuild of an
-    index folder that cannot be opened or read sets the damaged store aside and starts an empty one."""
+    index folder whose files are damaged sets them aside and starts an empty store; a store that is only
+    unreachable (full disk, locked, server down) is never set aside."""
     try:
         store = ChunkStore(connect(settings), where(settings))
+    except IndexDamaged:
+        if not rebuild:
+            raise
+        aside = set_aside_damaged_store(settings.index_dir)
+        log.warning("the index files are damaged; they were moved to %s and a new index is built", aside)
+        return ChunkStore(connect(settings), where(settings)), None, {}
+    try:
         active = store.active_version()
         stored = store.stored_chunks(store.collection(active.collection)) if active and not rebuild else {}
-        return store, active, stored
     except RagError:
         if not rebuild:
             raise
-        if settings.chroma_host:
-            return ChunkStore(connect(settings), where(settings)), None, {}
-    aside = set_aside_damaged_store(settings.index_dir)
-    log.warning("the index could not be read; its files were moved to %s and a new index is built", aside)
-    return ChunkStore(connect(settings), where(settings)), None, {}
+        active, stored = None, {}  # a rebuild needs nothing from the old version
+    return store, active, stored
 
 
 def set_aside_damaged_store(index_dir: Path) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
-from rag.errors import IndexMissing, IndexUnavailable
+from rag.errors import IndexDamaged, IndexMissing, IndexUnavailable
 from rag.models import Chunk
 from rag.settings import Settings
 
@@ -29,6 +30,9 @@ META_COLLECTION = "rag_meta"
 POINTER_ID = "active"
 CHUNK_PREFIX = "chunks_"
 BATCH = 256
+# SQLite's own words for a file that is damaged (SQLITE_CORRUPT) or not a database (SQLITE_NOTADB), as
+# opposed to one that is merely unreachable for now (full disk, locked, no permission).
+DAMAGED = re.compile(r"\(code: (?:11|26)\)|malformed|not a database", re.IGNORECASE)
 
 
 def connect(settings: Settings) -> ClientAPI:
@@ -43,12 +47,14 @@ def connect(settings: Settings) -> ClientAPI:
         if settings.chroma_host:
             raise IndexUnavailable(f"cannot open the Chroma store ({where(settings)}): {exc}") from exc
         # Chroma caches a client per folder before opening it: forget the failed one, or every later call
-        # would get it back (with a confusing error) even once the folder has been rebuilt.
+        # would get it back (with a confusing error) even once the folder has been repaired.
         release_client(settings.index_dir)
-        raise IndexUnavailable(
-            f"cannot open the Chroma store ({where(settings)}): {exc}; "
-            "`rag ingest --rebuild` sets a damaged store aside and builds a new one"
-        ) from exc
+        if DAMAGED.search(str(exc)):
+            raise IndexDamaged(
+                f"cannot open the Chroma store ({where(settings)}): {exc}; "
+                "`rag ingest --rebuild` sets the damaged store aside and builds a new one"
+            ) from exc
+        raise IndexUnavailable(f"cannot open the Chroma store ({where(settings)}): {exc}") from exc
 
 
 def release_client(index_dir: Path) -> None:

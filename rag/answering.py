@@ -177,9 +177,9 @@ def closest_sections(retrieved: Sequence[RetrievedChunk], limit: int = 3) -> lis
     return sections
 
 
-def abstention(query_id: str, question: str, retrieved: Sequence[RetrievedChunk], reason: str = "") -> Answer:
+def abstention(query_id: str, question: str, retrieved: Sequence[RetrievedChunk]) -> Answer:
     sections = closest_sections(retrieved)
-    message = "The guide does not cover that." + (f" {reason}" if reason else "")
+    message = "The guide does not cover that."
     if sections:
         message += " The closest sections are: " + "; ".join(sections) + "."
     return Answer(query_id, question, message, False, [], list(retrieved))

@@ -5,13 +5,13 @@ a question is declined, naming what the guide lacks."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from rag.lexicon import SynonymGroup
-from rag.text import raw_words, stem
+from rag.text import STOPWORDS, raw_words, stem
 
 NAME = re.compile(r"[\w'’]+(?:[-/][\w'’]+)*")
-SENTENCE_END = re.compile(r"[.?!:;—–\"“(]\s*$")
+SENTENCE_END = re.compile(r"[.?!:;—–\"“(<>]\s*$")
 MIN_NAME_CHARS = 3
 
 
@@ -49,11 +49,6 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
         if not looks_like_name(token):
             continue
         words = raw_words(token)
-        if words and all(w not in vocabulary and stem(w) not in vocabulary for w in words):
+        if words and all(w not in vocabulary and stem(w) not in vocabulary and w not in STOPWORDS for w in words):
             unknown.append(token)
     return list(dict.fromkeys(unknown))
-
-
-def describe(names: Sequence[str]) -> str:
-    quoted = [f"“{n}”" for n in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]

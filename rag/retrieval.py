@@ -53,9 +53,9 @@ class BM25Index:
     idf: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        tf_docs: list[Counter[str]] = []
+        tf_docs: list[dict[str, float]] = []
         for chunk in self.chunks:
-            tf: Counter[str] = Counter()
+            tf: dict[str, float] = defaultdict(float)
             for term in content_terms(chunk.text):
                 tf[term] += 1.0
             for term in content_terms(" ".join([chunk.section_path, chunk.context])):

@@ -73,4 +73,4 @@ def test_names_the_guide_never_mentions_make_it_abstain(service: QAService) -> N
     assert unknown_names("What do AI engineers earn in Seattle?", vocabulary) == []
     assert unknown_names("Miami is nice. What do AI engineers earn?", vocabulary) == []  # sentence start
     answer = service.ask("What does an AI engineer earn in Miami?")
-    assert not answer.answerable and "Miami" in answer.answer and not answer.citations
+    assert not answer.answerable and not answer.citations and "does not cover" in answer.answer

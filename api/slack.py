@@ -7,10 +7,12 @@ service and state store exist, and on shutdown it lets answers in flight finish.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -45,6 +47,20 @@ def signature_is_valid(verifier: SignatureVerifier, body: bytes, request: Reques
         return verifier.is_valid_request(body, dict(request.headers))
     except (ValueError, UnicodeDecodeError):  # a timestamp that is not a number, a body that is not UTF-8
         return False
+
+
+def body_problem(body: bytes, content_type: str) -> str | None:
+    """Why a signed body is not something Slack sends (bolt would fail on it with a 500), or None."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            parsed: object = json.loads(text)
+        else:
+            form = parse_qs(text)
+            parsed = json.loads(form["payload"][0]) if "payload" in form else form
+    except (UnicodeDecodeError, ValueError):
+        return "the body is neither a JSON object nor a form Slack would send"
+    return None if isinstance(parsed, dict) else "the body must be a JSON object"
 
 
 def keep_connecting(handler: SocketModeHandler, stopping: threading.Event) -> None:
@@ -106,6 +122,9 @@ async def slack_events(request: Request) -> Response:
         return error_response(
             401, "invalid_signature", "the Slack signature is missing, wrong or more than 5 minutes old"
         )
+    problem = body_problem(body, request.headers.get("content-type", ""))
+    if problem:
+        return error_response(400, "invalid_request", problem)
     # bolt's dispatch blocks until the listener acknowledges; keep it off the event loop.
     bolt_response = await run_in_threadpool(bot.app.dispatch, to_bolt_request(request, body))
     return to_starlette_response(bolt_response)

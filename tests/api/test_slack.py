@@ -296,10 +296,12 @@ class GatedService(QAService):
         self.started = threading.Event()
         self.gate = threading.Event()
 
-    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Answer:
+    def ask(
+        self, question: str, top_k: int | None = None, history: Sequence[str] = (), source: str | None = None
+    ) -> Answer:
         self.started.set()
         assert self.gate.wait(60), "the test never opened the gate"
-        return super().ask(question, top_k, history)
+        return super().ask(question, top_k, history, source)
 
 
 def test_the_ack_and_the_eyes_come_before_the_answer(

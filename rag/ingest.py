@@ -157,8 +157,8 @@ def ingest(
                     [c.index_text for c in to_embed], show_progress=show_progress
                 )
             embeddings.update({c.chunk_id: v for c, v in zip(to_embed, vectors)})
-            stage("writing")
             collection = store.new_collection()
+            stage("writing")  # announced once the new collection exists, so a kill here leaves one behind
             store.write(collection, list(wanted.values()), embeddings)
             stage("switching")
             store.activate(

@@ -10,7 +10,7 @@ the same run, question by question in rotating order:
 
 Then the same questions again, answered from the answer cache (in-process and over HTTP).
 
-    python -m evals.bench.latency [--questions 60] [--top-k 5]
+    python -m evals.bench.latency [--questions 100] [--top-k 5]
 
 Needs a built index (`rag ingest`). Prints the tables and writes `evals/reports/bench/latency.{md,json}`.
 """
@@ -83,7 +83,7 @@ def post(client: httpx.Client, path: str, body: dict[str, object]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=int, default=60, help="golden-set questions to time (each mode once)")
+    parser.add_argument("--questions", type=int, default=100, help="golden-set questions to time (each mode once)")
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--report", type=Path, default=REPORTS)
     args = parser.parse_args(argv)

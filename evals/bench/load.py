@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -59,6 +60,26 @@ class LoadResult:
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "rps": round(self.rps, 2), "error_count": self.error_count}
+
+
+def merged(results: list[LoadResult]) -> LoadResult:
+    """Segments of one configuration as one result: counts and seconds added up, each latency percentile the
+    median of the segments' (wrk reports percentiles, not samples)."""
+    first = results[0]
+    errors: dict[str, int] = {}
+    for r in results:
+        for kind, count in r.errors.items():
+            errors[kind] = errors.get(kind, 0) + count
+    return LoadResult(
+        first.client,
+        first.connections,
+        sum(r.requests for r in results),
+        sum(r.seconds for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p95_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        errors,
+    )
 
 
 def wrk_available() -> bool:

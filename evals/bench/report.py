@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +18,12 @@ def write_report(
     name: str, title: str, machine: Machine, body: list[str], data: dict[str, Any], folder: Path = REPORTS
 ) -> Path:
     """`<folder>/<name>.md` and `<name>.json`; returns the Markdown path."""
-    command = f"python -m evals.bench.{name}"
+    command = " ".join(["python -m", f"evals.bench.{name}", *sys.argv[1:]])
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
         f"# {title}",
         "",
-        f"Machine: {machine.describe()}.",
+        f"Machine: {machine.describe()}; load average {load} at the end.",
         "",
         NOISE_NOTE,
         "",
@@ -31,7 +34,7 @@ def write_report(
     folder.mkdir(parents=True, exist_ok=True)
     markdown = folder / f"{name}.md"
     markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    payload = {"benchmark": name, "machine": machine.as_dict(), **data}
+    payload = {"benchmark": name, "machine": machine.as_dict(), "load_at_end": load, **data}
     (folder / f"{name}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print("\n".join(lines))
     print(f"\nwritten: {markdown}")

@@ -2,8 +2,8 @@
 load of `/v1/query` (and `/v1/retrieve`) requests from `wrk` (or a Python asyncio + httpx client when
 wrk is not installed): requests per second, p50/p95 latency, and every error counted.
 
-    python -m evals.bench.throughput [--seconds 20] [--connections 8] [--workers 1,2] [--client wrk|python]
-                                     [--cache] [--torch-threads 0]
+    python -m evals.bench.throughput [--seconds 8] [--segments 3] [--connections 8] [--workers 1,2]
+                                     [--torch-threads 0,1] [--client wrk|python] [--cache]
 
 The answer cache is off by default here (`RAG_ANSWER_CACHE_SIZE=0`): every request embeds, searches and
 composes, which is the work that has to scale. `--cache` measures the default configuration instead, where
@@ -14,9 +14,11 @@ Needs a built index (`rag ingest`). Writes `evals/reports/bench/throughput.{md,j
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
-from evals.bench.load import LoadResult, run_load, wrk_available
+from evals.bench.load import LoadResult, merged, run_load, wrk_available
 from evals.bench.machine import describe_machine
 from evals.bench.report import REPORTS, write_report
 from evals.bench.served import RagServe
@@ -29,59 +31,89 @@ ROUTES = {
 }
 
 
+@dataclass(frozen=True)
+class Setup:
+    workers: int
+    torch_threads: int  # 0: torch's default (one per core)
+
+    @property
+    def label(self) -> str:
+        threads = f", OMP_NUM_THREADS={self.torch_threads}" if self.torch_threads else ""
+        return f"{self.workers} worker{'s' if self.workers > 1 else ''}{threads}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per route and worker count")
-    parser.add_argument("--warmup", type=float, default=4.0, help="seconds of load before each measurement")
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds of one measured segment")
+    parser.add_argument("--segments", type=int, default=3, help="segments per route and setup, interleaved")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before the first segment")
     parser.add_argument("--connections", type=int, default=8, help="requests kept in flight")
     parser.add_argument("--workers", default="1,2", help="worker counts to compare")
+    parser.add_argument(
+        "--torch-threads", default="0", help="OMP_NUM_THREADS values to compare per worker (0: torch's default)"
+    )
     parser.add_argument("--routes", default="/v1/query,/v1/retrieve")
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if wrk_available() else "python")
     parser.add_argument("--cache", action="store_true", help="leave the answer cache on (the default setting)")
-    parser.add_argument(
-        "--torch-threads", type=int, default=0, help="OMP_NUM_THREADS for each worker (0: torch's default)"
-    )
     parser.add_argument("--report", type=Path, default=REPORTS)
     args = parser.parse_args(argv)
 
     machine = describe_machine()
     questions = golden_questions()
     routes = [r for r in args.routes.split(",") if r]
-    env = {} if args.cache else {"RAG_ANSWER_CACHE_SIZE": "0"}
-    if args.torch_threads:
-        env["OMP_NUM_THREADS"] = str(args.torch_threads)
-    results: list[tuple[int, str, LoadResult]] = []
-    for workers in [int(w) for w in args.workers.split(",")]:
-        print(f"rag serve --workers {workers} ...", flush=True)
-        with RagServe(workers=workers, env=env) as served:
-            for route in routes:
-                bodies = [ROUTES[route](q) for q in questions]
-                run_load(args.client, served.url, route, bodies, args.connections, args.warmup)
-                result = run_load(args.client, served.url, route, bodies, args.connections, args.seconds)
-                print(f"  {route}: {result.rps:.1f} req/s, p95 {result.p95_ms:.0f} ms, {result.error_count} errors")
-                results.append((workers, route, result))
+    setups = [Setup(int(w), int(t)) for t in args.torch_threads.split(",") for w in args.workers.split(",")]
+    segments: dict[tuple[Setup, str], list[LoadResult]] = {(s, r): [] for s in setups for r in routes}
+    with ExitStack() as stack:
+        # Every setup serves at once (idle ones cost no CPU), so that their segments can take turns: a change in
+        # the machine's load then falls on all of them alike.
+        served: dict[Setup, RagServe] = {}
+        for setup in setups:
+            print(f"starting {setup.label} ...", flush=True)
+            env = {} if args.cache else {"RAG_ANSWER_CACHE_SIZE": "0"}
+            if setup.torch_threads:
+                env["OMP_NUM_THREADS"] = str(setup.torch_threads)
+            served[setup] = stack.enter_context(RagServe(workers=setup.workers, env=env))
+        for route in routes:
+            bodies = [ROUTES[route](q) for q in questions]
+            for setup in setups:
+                run_load(args.client, served[setup].url, route, bodies, args.connections, args.warmup)
+            for segment in range(args.segments):
+                turn = setups[segment % len(setups) :] + setups[: segment % len(setups)]
+                for setup in turn:
+                    result = run_load(args.client, served[setup].url, route, bodies, args.connections, args.seconds)
+                    segments[(setup, route)].append(result)
+                    print(f"  {setup.label} {route}: {result.rps:.1f} req/s, p95 {result.p95_ms:.0f} ms", flush=True)
 
-    base = {route: next(r for w, rt, r in results if rt == route) for route in routes}
+    results = [(setup, route, merged(found)) for (setup, route), found in segments.items()]
+    base = {route: next(r for s, rt, r in results if rt == route) for route in routes}
     rows = [
-        {"workers": w, "route": route, **r.as_dict(), "rps_vs_first": round(r.rps / base[route].rps, 2)}
-        for w, route, r in results
+        {
+            "setup": setup.label,
+            "workers": setup.workers,
+            "torch_threads": setup.torch_threads,
+            "route": route,
+            **r.as_dict(),
+            "rps_vs_first": round(r.rps / base[route].rps, 2),
+        }
+        for setup, route, r in results
     ]
     errors = sum(r.error_count for _, _, r in results)
     client = results[0][2].client if results else args.client
     body = [
-        f"{args.connections} connections kept busy for {args.seconds:g} s per route and worker count, after "
-        f"{args.warmup:g} s of the same load, by `{client}` on the same machine as the server (it takes CPU "
-        f"from the server too). Request bodies rotate through the {len(questions)} golden-set questions that "
-        f"stand alone. `rag serve` runs as deployed (JSON logs at INFO, query log in SQLite WAL), with the rate "
-        f"limit off and the answer cache "
+        f"{args.connections} connections kept busy by `{client}` on the same machine as the servers (it takes CPU "
+        f"from them too). Every setup serves at once and the measured segments take turns: per route, "
+        f"{args.warmup:g} s of warm-up each, then {args.segments} segments of {args.seconds:g} s per setup in rotating "
+        f"order; counts add up over the segments, each latency percentile is the median of the segments'. Request "
+        f"bodies rotate through the {len(questions)} golden-set questions that stand alone. `rag serve` runs as "
+        f"deployed (JSON logs at INFO, query log in SQLite WAL), with the rate limit off and the answer cache "
         + ("on (default size: after the first round every `/v1/query` is a cache hit)." if args.cache else "off.")
-        + (f" Each worker ran with OMP_NUM_THREADS={args.torch_threads}." if args.torch_threads else ""),
+        + " OMP_NUM_THREADS sets torch's intra-op threads per worker (default: one per core).",
         "",
         *table(
-            ["workers", "route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "req/s ÷ 1 worker"],
+            ["setup", "route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "req/s ÷ first setup"],
             [
                 (
-                    r["workers"],
+                    r["setup"],
                     r["route"],
                     r["requests"],
                     fmt(r["rps"]),
@@ -106,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         {
             "client": client,
             "connections": args.connections,
-            "seconds": args.seconds,
+            "segment_seconds": args.seconds,
+            "segments": args.segments,
             "cache": args.cache,
             "torch_threads": args.torch_threads,
             "rows": rows,

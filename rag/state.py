@@ -56,6 +56,13 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+def prune_interval(cap: int) -> int:
+    """How many inserts apart a cap is enforced: at every insert for a small cap, about every 1% of it for
+    a large one (at most 512), so a full log costs one scan per hundreds of inserts, not one per insert,
+    and never holds more than 1% over its cap."""
+    return max(1, min(512, cap // 100))
+
+
 @dataclass(frozen=True)
 class Turn:
     question: str
@@ -123,7 +130,7 @@ class StateStore:
         with self._transaction() as db:
             row = db.execute("SELECT MAX(position) FROM turns WHERE conversation_id = ?", (conversation_id,)).fetchone()
             position = (row[0] or 0) + 1
-            db.execute(
+            inserted = db.execute(
                 "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
                 (conversation_id, position, question, resolved, answer, now),
             )
@@ -134,17 +141,18 @@ class StateStore:
                 (conversation_id, position - self.max_turns),
             )
             db.execute("DELETE FROM turns WHERE created < ?", (now - self.conversation_ttl,))
-            db.execute(
-                """DELETE FROM turns WHERE conversation_id IN (
-                       SELECT conversation_id FROM turns GROUP BY conversation_id
-                       ORDER BY MAX(created) DESC LIMIT -1 OFFSET ?)""",
-                (self.max_conversations,),
-            )
+            if (inserted.lastrowid or 0) % prune_interval(self.max_conversations) == 0:
+                db.execute(
+                    """DELETE FROM turns WHERE conversation_id IN (
+                           SELECT conversation_id FROM turns GROUP BY conversation_id
+                           ORDER BY MAX(created) DESC LIMIT -1 OFFSET ?)""",
+                    (self.max_conversations,),
+                )
 
     # -- query log and feedback ----------------------------------------------------------------
     def log_query(self, record: dict[str, Any]) -> None:
         with self._transaction() as db:
-            db.execute(
+            inserted = db.execute(
                 "INSERT OR REPLACE INTO queries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record["query_id"],
@@ -161,10 +169,11 @@ class StateStore:
                 ),
             )
             # Retention: the log keeps the newest `max_logged_queries` entries.
-            db.execute(
-                "DELETE FROM queries WHERE query_id IN (SELECT query_id FROM queries ORDER BY created DESC LIMIT -1 OFFSET ?)",
-                (self.max_logged_queries,),
-            )
+            if (inserted.lastrowid or 0) % prune_interval(self.max_logged_queries) == 0:
+                db.execute(
+                    "DELETE FROM queries WHERE query_id IN (SELECT query_id FROM queries ORDER BY created DESC LIMIT -1 OFFSET ?)",
+                    (self.max_logged_queries,),
+                )
 
     def query_exists(self, query_id: str) -> bool:
         row = self._connection().execute("SELECT 1 FROM queries WHERE query_id = ?", (query_id,)).fetchone()

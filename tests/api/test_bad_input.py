@@ -39,7 +39,6 @@ class Case:
     status: int = 422
     code: str | None = None  # the error code expected, when one is fixed
     error_shape: bool = True  # False only where Slack's own library answers in Slack's terms
-    known_bug: str | None = None  # an open bug in a route this suite does not own: expected to fail until fixed
 
     @property
     def id(self) -> str:
@@ -126,6 +125,7 @@ def question_cases(path: str) -> list[Case]:
         Case("POST", path, "top_k 1.5", as_json(body(QUESTION, top_k=1.5)), 422, "invalid_request"),
         Case("POST", path, "top_k true", as_json(body(QUESTION, top_k=True)), 422, "invalid_request"),
         Case("POST", path, "top_k NaN", raw(json.dumps(body(QUESTION)).encode()[:-1] + b', "top_k": NaN}'), 422),
+        Case("POST", path, "top_k 5.5", as_json(body(QUESTION, top_k=5.5)), 422, "invalid_request"),
         # Not bad input: answered like any other question.
         Case(
             "POST",
@@ -136,6 +136,10 @@ def question_cases(path: str) -> list[Case]:
         ),
         Case("POST", path, "right-to-left text is answered", as_json(body("מה המשכורת? \u202eSeattle salary")), 200),
     ]
+    if path != "/v1/chat/completions":
+        cases.append(
+            Case("POST", path, "unknown source document", as_json(body(QUESTION, source="../../etc/passwd")), 422)
+        )
     if path == "/v1/chat/completions":
         # OpenAI clients send temperature, user, ... : accepted and ignored, by design.
         cases.append(Case("POST", path, "unknown fields are accepted", as_json(body(QUESTION, temperature=0.2)), 200))
@@ -222,20 +226,8 @@ SLACK_CASES = [
     ),
     Case("POST", SLACK, "10 MB body", signed(b"x" * 10_000_000, "application/json"), 413, "payload_too_large"),
     Case("POST", SLACK, "signed non-UTF-8 bytes", signed(b"\xff\xfe\xfa", "application/json"), 401),
-    Case(
-        "POST",
-        SLACK,
-        "signed malformed JSON",
-        signed(b'{"type": "event_', "application/json"),
-        400,
-    ),
-    Case(
-        "POST",
-        SLACK,
-        "signed JSON array",
-        signed(b"[1, 2]", "application/json"),
-        400,
-    ),
+    Case("POST", SLACK, "signed malformed JSON", signed(b'{"type": "event_', "application/json"), 400),
+    Case("POST", SLACK, "signed JSON array", signed(b"[1, 2]", "application/json"), 400),
     # bolt answers a payload no listener handles with its own plain-text 404, which Slack ignores.
     Case(
         "POST",
@@ -302,12 +294,7 @@ def assert_error_shape(body: object, code: str | None) -> None:
         assert error["code"] == code, error
 
 
-def as_param(case: Case) -> object:
-    marks = [pytest.mark.xfail(reason=case.known_bug, strict=False)] if case.known_bug else []
-    return pytest.param(case, id=case.id, marks=marks)
-
-
-@pytest.mark.parametrize("case", [as_param(case) for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bad_input_gets_its_4xx_in_the_error_shape(served: TestClient, case: Case) -> None:
     response = served.request(case.method, case.path, **case.request)
     assert response.status_code == case.status, (response.status_code, response.text[:300])

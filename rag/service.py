@@ -50,7 +50,7 @@ class QAService:
         retrieval_config: RetrievalConfig | None = None,
     ) -> None:
         self.settings = settings
-        self.embed_model = embed_model or load_embed_model(settings.embed_model)
+        self.embed_model = embed_model or load_embed_model(settings.embed_model, settings.torch_threads)
         self.retrieval_config = retrieval_config or RetrievalConfig()
         # Extractive by default; with RAG_LLM set, a chat model whose verified replies fall back to it.
         self.answerer: Answerer = build_answerer(settings, self.embed_model)

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, alias="RAG_CHROMA_HOST")
     chroma_port: int = Field(8000, alias="RAG_CHROMA_PORT")
     embed_model: Path | None = Field(None, alias="RAG_EMBED_MODEL")
+    # torch threads per process; scale out with workers instead (see rag/embedding.py).
+    torch_threads: int = Field(1, alias="RAG_TORCH_THREADS", ge=1)
 
     llm: Literal["extractive", "openai", "anthropic"] = Field("extractive", alias="RAG_LLM")
     llm_base_url: str | None = Field(None, alias="RAG_LLM_BASE_URL")

@@ -8,6 +8,7 @@ from collections import Counter
 from rag.documents import Document
 from rag.markup import parse_html, parse_markdown
 from rag.models import Chunk
+from rag.sentences import split_sentences
 from rag.structure import Block, parse_plain_text
 
 # Units longer than this are split at sentence ends, so that no quote drowns its fact. Measured
@@ -28,8 +29,6 @@ def document_blocks(document: Document) -> list[Block]:
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence boundaries inside `text[start:end]`, as absolute spans without surrounding space."""
-    from rag.sentences import split_sentences
-
     return [(start + s, start + e) for s, e in split_sentences(text[start:end])]
 
 
@@ -50,8 +49,8 @@ def split_long(block: Block, text: str) -> list[Block]:
         pieces.append(Block(block.kind, block.section, current_start, current_end or block.end, block.context))
     # Later pieces lose what the unit was about (the FAQ question, a bullet's lead-in): carry its
     # first sentence along as context, embedded and indexed but never quoted.
-    lead = text[pieces[0].start : pieces[0].end]
-    lead = text[slice(*sentence_spans(text, pieces[0].start, pieces[0].end)[0])] if lead else ""
+    first_start, first_end = sentence_spans(text, block.start, block.end)[0]
+    lead = text[first_start:first_end]
     return [pieces[0]] + [
         Block(p.kind, p.section, p.start, p.end, " ".join(x for x in (block.context, lead) if x)) for p in pieces[1:]
     ]

@@ -1,5 +1,6 @@
-"""Hybrid retrieval: dense similarity from Chroma and BM25 over the same chunks, fused by weighted
-reciprocal rank, written as a llama-index retriever so it composes with llama-index tooling."""
+"""Hybrid retrieval: dense similarity from Chroma and BM25 over the same chunks, fused linearly
+(cosine plus weighted, normalised BM25; reciprocal-rank fusion is the measured alternative), written
+as a llama-index retriever so it composes with llama-index tooling."""
 
 from __future__ import annotations
 

@@ -200,8 +200,7 @@ def parse_plain_text(text: str) -> list[Block]:
                 blocks.append(Block("bullet", outline.section(), start, end))
             continue
         # A paragraph after a labelled list is no longer part of that list.
-        if outline.label and not is_bullet_group(group):
-            outline.label = None
+        outline.label = None
         if is_table(group):
             header = group[0].stripped
             for row in group[1:]:

@@ -69,6 +69,8 @@ def served(
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": slack_api.base_url,
+        # Every question goes through the model: the answer cache would turn most of the load into look-ups.
+        "RAG_ANSWER_CACHE_SIZE": "0",
     }
     with RagServe(env, workers=2, cwd=tmp) as server:
         yield server, state

@@ -176,14 +176,19 @@ class AnswerSlots:
             self.running = self.waiting = 0
         return self._semaphore
 
-    def full(self) -> bool:
-        return self._current().locked() and self.waiting >= self.queue
+    def join(self) -> bool:
+        """Take a place (a slot or the queue) at once, or False when both are full. Synchronous, so that
+        requests arriving together cannot all see the same last free place."""
+        self._current()
+        if self.running + self.waiting >= self.limit + self.queue:
+            return False
+        self.waiting += 1
+        return True
 
     async def acquire(self) -> None:
-        semaphore = self._current()
-        self.waiting += 1
+        """Wait for a slot, holding the place taken by `join`."""
         try:
-            await semaphore.acquire()
+            await self._current().acquire()
         finally:
             self.waiting -= 1
         self.running += 1
@@ -212,7 +217,7 @@ class AnswerGuard:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in MODEL_PATHS:
             await self.app(scope, receive, send)
             return
-        if self.slots.full():
+        if not self.slots.join():
             await send_error(
                 scope,
                 receive,

@@ -3,6 +3,7 @@ buckets, a bounded and timed share of the model, and the caps on conversation me
 
 from __future__ import annotations
 
+import asyncio
 import re
 import select
 import socket
@@ -18,7 +19,7 @@ from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
-from api.limits import TokenBuckets
+from api.limits import AnswerSlots, TokenBuckets
 from rag.models import Answer
 from rag.service import QAService
 from rag.settings import Settings
@@ -187,6 +188,16 @@ class GatedService(QAService):
         if not self.gate.wait(timeout=60):
             raise RuntimeError("the test never opened the gate")
         return super().ask(*args, **kwargs)
+
+
+def test_requests_arriving_together_cannot_overfill_the_queue() -> None:
+    async def arrive_together() -> list[bool]:
+        slots = AnswerSlots(limit=1, queue=1)
+        places = [slots.join() for _ in range(3)]  # no await between them: one turn of the event loop
+        await slots.acquire()
+        return [*places, slots.join()]
+
+    assert asyncio.run(arrive_together()) == [True, True, False, False]
 
 
 def gated_client(

@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     abstain_threshold: float | None = Field(None, alias="RAG_ABSTAIN_THRESHOLD")
 
     # Hardening (SECURITY.md): what one request, one client and the stored state may take.
-    max_body_bytes: int = Field(256 * 1024, alias="RAG_MAX_BODY_BYTES", ge=1)
+    # Room for a long chat resent whole (256 messages of answers with footnotes), not for a flood.
+    max_body_bytes: int = Field(1024 * 1024, alias="RAG_MAX_BODY_BYTES", ge=1)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="RAG_CORS_ORIGINS")
     rate_limit_per_minute: float = Field(120.0, alias="RAG_RATE_LIMIT_PER_MINUTE", ge=0)  # 0 turns it off
     rate_limit_burst: int = Field(60, alias="RAG_RATE_LIMIT_BURST", ge=1)

@@ -30,6 +30,7 @@ META_COLLECTION = "rag_meta"
 POINTER_ID = "active"
 CHUNK_PREFIX = "chunks_"
 BATCH = 256
+READ_PAGE = 5000
 # SQLite's own words for a file that is damaged (SQLITE_CORRUPT) or not a database (SQLITE_NOTADB), as
 # opposed to one that is merely unreachable for now (full disk, locked, no permission).
 DAMAGED = re.compile(r"\(code: (?:11|26)\)|malformed|not a database", re.IGNORECASE)
@@ -151,9 +152,17 @@ class ChunkStore:
         return self.client.create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
 
     def stored_chunks(self, collection: Collection) -> dict[str, Chunk]:
-        records = collection.get(include=["metadatas"])
-        metadatas = records["metadatas"] or []
-        return {cid: chunk_from_record(cid, dict(meta)) for cid, meta in zip(records["ids"], metadatas)}
+        # Page by page: one `get` of a whole collection of more than 32,766 chunks fails in Chroma's SQLite
+        # ("too many SQL variables"), which a corpus of about 200 guide-sized documents already reaches.
+        found: dict[str, Chunk] = {}
+        offset = 0
+        while True:
+            records = collection.get(include=["metadatas"], limit=READ_PAGE, offset=offset)
+            metadatas = records["metadatas"] or []
+            found.update((cid, chunk_from_record(cid, dict(meta))) for cid, meta in zip(records["ids"], metadatas))
+            offset += len(records["ids"])
+            if len(records["ids"]) < READ_PAGE:
+                return found
 
     def embeddings_of(self, collection: Collection, ids: list[str]) -> dict[str, list[float]]:
         found: dict[str, list[float]] = {}

@@ -53,7 +53,8 @@ def server_index(tmp_path_factory: pytest.TempPathFactory, embed_model: BaseEmbe
 
 @pytest.fixture()
 def server_client(server_index: ServerIndex, embed_model: BaseEmbedding) -> Iterator[TestClient]:
-    settings = server_index.settings
+    # No answer cache: a repeated question must reach the server, or an outage would go unseen.
+    settings = server_index.settings.model_copy(update={"answer_cache_size": 0})
     with TestClient(create_app(settings, QAService(settings, embed_model=embed_model))) as client:
         yield client
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import torch
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from evals.bench.machine import describe_machine
@@ -182,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         f"runs with the default cache, and the timed `/v1/query` round is the first time it sees each question. "
         f"The floor is `get_query_embedding(question)` plus one `collection.query(n_results={k})` on the "
         f"index's own Chroma collection. The llama-index references are its default retriever over "
-        f"`SentenceSplitter(chunk_size=256)` nodes of the same corpus with the same model.",
+        f"`SentenceSplitter(chunk_size=256)` nodes of the same corpus with the same model. torch used "
+        f"{torch.get_num_threads()} intra-op threads in both processes (its default: one per core).",
         "",
         *table(
             ["mode", "p50 ms", "p95 ms", "n", "p50 ÷ floor p50", "median per-question ratio to floor"],

@@ -93,6 +93,16 @@ def timed_ingest(settings: Settings, embed_model: BaseEmbedding) -> tuple[Ingest
     return report, marks[-1][1] - marks[0][1], stages
 
 
+def contiguous_sample(texts: list[str], size: int, seed: int, run: int = 256) -> list[str]:
+    """Runs of `run` consecutive texts from random places: batches of the same make-up as the ingest's,
+    which embeds the chunks in document order (neighbours have similar lengths, so little padding)."""
+    if size >= len(texts):
+        return list(texts)
+    rng = random.Random(seed)
+    starts = sorted(rng.sample(range(0, len(texts) - run + 1, run), max(1, size // run)))
+    return [text for start in starts for text in texts[start : start + run]]
+
+
 def encode_seconds(embed_model: BaseEmbedding, texts: list[str]) -> float:
     started = time.perf_counter()
     embed_model.get_text_embedding_batch(texts)
@@ -205,8 +215,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[str]
     embed_model = load_embed_model()
 
     # -- ingest against raw encoding ---------------------------------------------------------------
-    rng = random.Random(args.seed)
-    sample = rng.sample([c.index_text for c in chunks], min(args.encode_sample, len(chunks)))
+    sample = contiguous_sample([c.index_text for c in chunks], args.encode_sample, args.seed)
     embed_model.get_text_embedding_batch(sample[:64])  # warm-up
     half = len(sample) // 2
     before = encode_seconds(embed_model, sample[:half])
@@ -216,6 +225,9 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[str]
     raw_cps = len(sample) / (before + after)
     ingest_cps = len(chunks) / ingest_s
     ratio = ingest_cps / raw_cps
+    # The same comparison inside the one ingest, immune to the machine's load changing between measurements:
+    # its embedding stage is exactly the raw encoding of every chunk, in the same order and batches.
+    in_run_ratio = ingest_stages["embedding"] / ingest_s
     print(f"ingest {ingest_cps:.0f} chunks/s against raw encoding {raw_cps:.0f}/s: {ratio:.2f}x", flush=True)
 
     # -- re-ingest: unchanged, then 1 % of the documents reworded ------------------------------------
@@ -314,6 +326,8 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[str]
             "raw_encoding_sample": len(sample),
             "ratio": round(ratio, 3),
             "target_holds": ratio >= TARGET_INGEST_RATIO,
+            "embedding_share_of_ingest": round(in_run_ratio, 3),
+            "in_run_target_holds": in_run_ratio >= TARGET_INGEST_RATIO,
             "stages_seconds": {k: round(v, 1) for k, v in ingest_stages.items()},
             "report": report.summary(),
         },
@@ -386,15 +400,23 @@ def describe(
                 ("ingest chunks/s", fmt(ing["chunks_per_second"])),
                 (
                     f"raw encoding chunks/s (same model and batch size; {ing['raw_encoding_sample']:,} of the same "
-                    "texts, half before and half after the ingest)",
+                    "texts in runs of 256 consecutive chunks, half before and half after the ingest)",
                     fmt(ing["raw_encoding_chunks_per_second"]),
                 ),
-                ("ingest ÷ raw encoding", f"{ing['ratio']:.2f}"),
+                ("ingest ÷ raw encoding (separate measurements)", f"{ing['ratio']:.2f}"),
+                (
+                    "ingest ÷ raw encoding (its own embedding stage ÷ its total time)",
+                    f"{ing['embedding_share_of_ingest']:.2f}",
+                ),
                 *[(f"ingest stage: {k}, s", fmt(v)) for k, v in ing["stages_seconds"].items()],
             ],
         ),
         "",
-        f"Target ingest ≥ {TARGET_INGEST_RATIO}× raw encoding: {verdict(ing['target_holds'])}.",
+        f"Target ingest ≥ {TARGET_INGEST_RATIO}× raw encoding: {verdict(ing['target_holds'])} on the separate "
+        f"measurements, {verdict(ing['in_run_target_holds'])} inside the one ingest. The two can differ on a busy "
+        "machine: the separate raw encoding runs minutes before and after the ingest, under whatever load there "
+        "was then; the embedding stage of the ingest is the same encoding of all the same texts, timed in the "
+        "same run, so its share is the steadier figure.",
         "",
         "## Re-ingest",
         "",

@@ -145,7 +145,16 @@ def main(argv: list[str] | None = None) -> int:
             samples.setdefault("HTTP /v1/query, repeated (cache)", []).append(
                 timed(post, http, "/v1/query", {"question": q, "top_k": k})
             )
+            # What any request costs over HTTP here, whatever it asks: the reference for the cached one.
+            samples.setdefault("HTTP GET /healthz (the HTTP stack alone)", []).append(timed(http.get, "/healthz"))
         hits = cached.answers.hits
+        time.sleep(0.5)  # the access-log line is written just after the response
+        # The server's own view (its access log): from the request's arrival to the response, client excluded.
+        served_cached = [
+            float(str(e["duration_ms"]))
+            for e in served.log_entries()
+            if e.get("logger") == "api.access" and e.get("route") == "/v1/query"
+        ][-len(questions) :]
 
     timings = {name: Timing.of(values) for name, values in samples.items()}
     floor_p50 = timings[FLOOR].p50
@@ -172,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         "cached_http_p50_ms": round(cached_http.p50, 3),
         "cached_http_target_holds": cached_http.p50 <= TARGET_CACHED_MS,
         "cache_hits_in_process": hits,
+        "cached_http_server_side_p50_ms": round(statistics.median(served_cached), 3),
+        "cached_http_server_side_target_holds": statistics.median(served_cached) <= TARGET_CACHED_MS,
     }
     stage_rows = [(name, fmt(statistics.median(v), 2), len(v)) for name, v in stages.items()]
 
@@ -222,13 +233,24 @@ def main(argv: list[str] | None = None) -> int:
                     verdict(targets["cached_in_process_target_holds"]),
                 ),
                 (
-                    f"repeated question from the cache, p50 ≤ {TARGET_CACHED_MS:g} ms (over HTTP)",
+                    f"repeated question from the cache, p50 ≤ {TARGET_CACHED_MS:g} ms (over HTTP, server side: "
+                    "the access log's duration)",
+                    f"{targets['cached_http_server_side_p50_ms']:.2f} ms",
+                    verdict(targets["cached_http_server_side_target_holds"]),
+                ),
+                (
+                    f"repeated question from the cache, p50 ≤ {TARGET_CACHED_MS:g} ms (over HTTP, at the client)",
                     f"{cached_http.p50:.2f} ms",
                     verdict(targets["cached_http_target_holds"]),
                 ),
             ],
             "lrl",
         ),
+        "",
+        f"Over HTTP a cached answer costs about what any request costs here: `GET /healthz` takes "
+        f"{timings['HTTP GET /healthz (the HTTP stack alone)'].p50:.2f} ms at the client (uvicorn, the app's "
+        "middleware — request ids, metrics, limits, the JSON access log — and the httpx client); the cached "
+        "`/v1/query` adds the query-log write and the JSON body.",
     ]
     write_report(
         "latency",

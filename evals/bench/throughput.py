@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 for r in rows
             ],
+            "llrrrrrrr",
         ),
         "",
         f"Errors (connect, read, write, timeout, non-2xx status) over every run: {errors} — zero errors "

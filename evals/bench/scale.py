@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from evals import metrics as m
 from evals.bench.machine import describe_machine
@@ -101,6 +102,29 @@ def contiguous_sample(texts: list[str], size: int, seed: int, run: int = 256) ->
     rng = random.Random(seed)
     starts = sorted(rng.sample(range(0, len(texts) - run + 1, run), max(1, size // run)))
     return [text for start in starts for text in texts[start : start + run]]
+
+
+def time_breakdown(services: list[tuple[str, QAService]], questions: list[str]) -> dict[str, dict[str, float]]:
+    """Median milliseconds of each part of a search, per index, each part timed on its own at the service's
+    depth: the question's embedding, the vector search (Chroma) and BM25."""
+    found: dict[str, dict[str, float]] = {}
+    for name, service in services:
+        retriever = service.index().retriever
+        depth = retriever.config.candidates
+        parts: dict[str, list[float]] = {"embed the question": [], "vector search (Chroma)": [], "BM25": []}
+        for q in questions:
+            started = time.perf_counter()
+            vector = retriever.embed_model.get_query_embedding(retriever.dense_query_text(q))
+            embedded = time.perf_counter()
+            retriever.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=depth))
+            searched = time.perf_counter()
+            retriever.bm25_ranking(q, depth)
+            scored = time.perf_counter()
+            parts["embed the question"].append((embedded - started) * 1000)
+            parts["vector search (Chroma)"].append((searched - embedded) * 1000)
+            parts["BM25"].append((scored - searched) * 1000)
+        found[name] = {part: round(statistics.median(values), 2) for part, values in parts.items()}
+    return found
 
 
 def encode_seconds(embed_model: BaseEmbedding, texts: list[str]) -> float:
@@ -279,6 +303,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[str]
             modes[name](q)
             samples[name].append((time.perf_counter() - started) * 1000)
     timings = {name: Timing.of(values) for name, values in samples.items()}
+    breakdown = time_breakdown(services, questions)
     query_ratio = timings[f"ask, {n} documents"].p50 / timings["ask, 1 document"].p50
     retrieve_ratio = timings[f"retrieve, {n} documents"].p50 / timings["retrieve, 1 document"].p50
     print(f"ask p50 at {n} documents ÷ 1 document: {query_ratio:.2f}", flush=True)
@@ -350,6 +375,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[str]
         },
         "load_seconds": {k: round(v, 2) for k, v in load_s.items()},
         "latency": {name: t.as_dict() for name, t in timings.items()},
+        "breakdown_p50_ms": breakdown,
         "ask_p50_ratio": round(query_ratio, 2),
         "ask_paired_ratio": round(paired_ratio(samples[f"ask, {n} documents"], samples["ask, 1 document"]), 2),
         "retrieve_p50_ratio": round(retrieve_ratio, 2),
@@ -433,7 +459,7 @@ def describe(
                     fmt(data["reingest_unchanged"]["seconds"]),
                 ),
                 (
-                    f"{edit['documents_edited']} documents ({args.edit:.0%}) reworded",
+                    f"documents reworded: {edit['documents_edited']} ({args.edit:.0%})",
                     edit["added"],
                     edit["updated"],
                     edit["removed"],
@@ -460,6 +486,13 @@ def describe(
         *table(
             ["mode", "p50 ms", "p95 ms", "n"],
             [(name, fmt(t.p50, 2), fmt(t.p95, 2), t.n) for name, t in timings.items()],
+        ),
+        "",
+        "Where a search spends its time on each index (median ms; each part timed on its own):",
+        "",
+        *table(
+            ["index", *next(iter(data["breakdown_p50_ms"].values()), {}).keys()],
+            [(name, *(fmt(v, 2) for v in parts.values())) for name, parts in data["breakdown_p50_ms"].items()],
         ),
         "",
         f"`ask` p50 at {n:,} documents ÷ 1 document: {data['ask_p50_ratio']:.2f} (median of per-question ratios "

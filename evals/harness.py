@@ -77,7 +77,6 @@ def run_harness(
         calibration = calibrate([(r.run.confidence or 0.0, r.item.answerable) for r in first])
         save_threshold(settings.threshold_file, calibration, dataset.name, calibrate_split)
         extractive_answerer(service).threshold = calibration.threshold
-        service.answers.clear()  # answers cached under the old threshold would not abstain as they now should
     systems: list[System] = [project]
     if compare:
         systems += llamaindex_baselines(settings.corpus_dir, service.embed_model)

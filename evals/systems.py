@@ -68,7 +68,7 @@ class ProjectSystem:
     def run(self, question: str, depth: int, history: Sequence[str]) -> Run:
         started = time.perf_counter()
         resolved = self.service.resolve(question, history)
-        retrieved = self.service.retrieve(resolved, depth)
+        retrieved = self.service.retrieve(question, depth, history=history)
         retrieval_ms = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         answer = self.service.ask(question, None, history)

@@ -22,6 +22,7 @@ class AnswerKey:
     # The abstention threshold can be recalibrated in a running process (`rag eval --calibrate`).
     threshold: float | None = None
     source: str | None = None
+    first: str | None = None  # the chunk a follow-up asked for (see `QAService.followup_target`)
 
 
 class AnswerCache:

@@ -31,32 +31,43 @@ WORD_SPAN = re.compile(r"[^\s,;:!?()\[\]{}—–]+")
 Slots = dict[str, int]  # stemmed term -> slot number
 
 
-def alternatives(chunks: Sequence[Chunk]) -> list[dict[str, set[str]]]:
+GroupKey = tuple[str, ...]  # ("table", source, section path, header) or ("heading", source, *parent headings)
+
+
+def row_label(chunk: Chunk) -> str:
+    """A table row's label: the words before its first figure, else its first word."""
+    label = re.split(r"[$\d]", chunk.text, maxsplit=1)[0].strip() or chunk.text
+    return chunk.text.split()[0] if label == chunk.text.strip() else label
+
+
+def alternative_groups(chunks: Sequence[Chunk]) -> list[tuple[GroupKey, dict[str, set[str]]]]:
     """Groups of alternatives of one kind — the row labels of one table, the headings under one
-    parent — each as {label: its distinguishing terms}. A term most members share ("level",
-    "questions") names the kind, not one alternative, and is left out."""
-    groups: dict[tuple[str, ...], dict[str, set[str]]] = defaultdict(dict)
+    parent — each with its key and {label: its distinguishing terms}. A term most members share
+    ("level", "questions") names the kind, not one alternative, and is left out."""
+    groups: dict[GroupKey, dict[str, set[str]]] = defaultdict(dict)
     for chunk in chunks:
         if chunk.kind == "table_row":
-            # The row's label: the words before its first figure, else its first word.
-            label = re.split(r"[$\d]", chunk.text, maxsplit=1)[0].strip() or chunk.text
-            if label == chunk.text.strip():
-                label = chunk.text.split()[0]
-            key: tuple[str, ...] = ("table", chunk.source, chunk.section_path, chunk.context)
-            groups[key][label] = set(content_terms(label))
+            label = row_label(chunk)
+            groups[("table", chunk.source, chunk.section_path, chunk.context)][label] = set(content_terms(label))
         for depth in range(1, len(chunk.section)):
             key = ("heading", chunk.source, *chunk.section[:depth])
             groups[key][chunk.section[depth]] = set(content_terms(chunk.section[depth]))
     result = []
-    for members in groups.values():
+    for key, members in groups.items():
         if len(members) < 2:
             continue
         counts: dict[str, int] = defaultdict(int)
         for terms in members.values():
             for term in terms:
                 counts[term] += 1
-        result.append({label: {t for t in terms if counts[t] <= len(members) // 2} for label, terms in members.items()})
+        distinct = {label: {t for t in terms if counts[t] <= len(members) // 2} for label, terms in members.items()}
+        result.append((key, distinct))
     return result
+
+
+def alternatives(chunks: Sequence[Chunk]) -> list[dict[str, set[str]]]:
+    """The groups of `alternative_groups` without their keys; a group's number is its position."""
+    return [members for _, members in alternative_groups(chunks)]
 
 
 def slot_vocabulary(chunks: Sequence[Chunk]) -> Slots:

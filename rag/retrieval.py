@@ -14,6 +14,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters, VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from rag.counterpart import Counterparts
 from rag.coverage import corpus_vocabulary
 from rag.followup import slot_vocabulary
 from rag.lexicon import SynonymGroup, common_terms, expand_terms, load_synonyms, strip_common_words
@@ -21,6 +22,9 @@ from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
 from rag.text import content_terms
 from rag.timing import stage
+
+# A chunk ranked first by request scores this share above the best other (see `search`).
+FIRST_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class HybridRetriever(BaseRetriever):
         self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
         self.slots = slot_vocabulary(chunks)
         self.members = Members.from_chunks(chunks)
+        self.counterparts = Counterparts(chunks, self.members, self.synonyms)
         self.vocabulary = corpus_vocabulary(
             (" ".join((c.text, c.section_path, c.context)) for c in chunks), self.synonyms
         )
@@ -153,13 +158,22 @@ class HybridRetriever(BaseRetriever):
         return ranking
 
     def query_terms(self, question: str) -> dict[str, float]:
+        """BM25 query terms and weights: the question's own, and the other phrases of every domain
+        synonym group it touches — at reduced weight, or at full weight when the question's phrase
+        never occurs in the guide ("seed-stage" for "startup"): then the synonyms are all there is."""
         terms = content_terms(question)
         weights: dict[str, float] = {}
         for term in terms:
             weights[term] = weights.get(term, 0.0) + 1.0
-        if self.synonyms:
-            for term in expand_terms(terms, self.synonyms):
-                weights.setdefault(term, self.config.synonym_weight)
+        for group in self.synonyms:
+            phrase = group.matched_in(terms)
+            if phrase is None:
+                continue
+            unseen = any(term not in self.bm25.idf for term in phrase)
+            weight = 1.0 if unseen else self.config.synonym_weight
+            for term in expand_terms(list(phrase), (group,)):
+                if term not in weights or weights[term] < weight:
+                    weights[term] = weight
         return weights
 
     def bm25_ranking(self, question: str, depth: int, source: str | None = None) -> list[tuple[int, float]]:
@@ -187,12 +201,15 @@ class HybridRetriever(BaseRetriever):
             )
         return fused
 
-    def search_parts(self, question: str, top_k: int, source: str | None = None) -> tuple[list[RetrievedChunk], int]:
+    def search_parts(
+        self, question: str, top_k: int, source: str | None = None, first: str | None = None
+    ) -> tuple[list[RetrievedChunk], int]:
         """Retrieve each part of a several-part question on its own and interleave the rankings, so the
-        best chunk of every part comes first; returns the ranking and the number of parts."""
+        best chunk of every part comes first; returns the ranking and the number of parts. `first`
+        (a chunk id) is put first in a one-part ranking."""
         parts = split_parts(question, self.members, self.synonyms) if self.config.split_parts else [question]
         if len(parts) == 1:
-            return self.search(question, top_k, source), 1
+            return self.search(question, top_k, source, first), 1
         rankings = [self.search(part, top_k, source) for part in parts]
         merged: list[RetrievedChunk] = []
         seen: set[str] = set()
@@ -203,13 +220,21 @@ class HybridRetriever(BaseRetriever):
                     merged.append(ranking[rank])
         return merged[:top_k], len(parts)
 
-    def search(self, question: str, top_k: int, source: str | None = None) -> list[RetrievedChunk]:
+    def search(
+        self, question: str, top_k: int, source: str | None = None, first: str | None = None
+    ) -> list[RetrievedChunk]:
         """The `top_k` best chunks, fused score first; each carries its dense cosine for abstention.
-        With `source`, only chunks of that document (a corpus-relative path) compete."""
+        With `source`, only chunks of that document (a corpus-relative path) compete. `first` (a chunk
+        id: the counterpart a follow-up asks for) is ranked first, by a margin the answer's runners-up
+        do not reach: the follow-up asked for that place and no other."""
         depth = max(self.config.candidates, top_k)
         dense = self.dense_ranking(question, depth, source)
         lexical = self.bm25_ranking(question, depth, source)
         cosine = dict(dense)
         fused = self.fuse(dense, lexical)
+        pinned = self.by_id.get(first) if first else None
+        if pinned is not None and (source is None or self.chunks[pinned].source == source):
+            best = max(fused.values(), default=0.0)
+            fused[pinned] = best + FIRST_MARGIN * abs(best) + 1e-6
         order = sorted(fused, key=lambda i: -fused[i])[:top_k]
         return [RetrievedChunk(self.chunks[i], fused[i], cosine.get(i, 0.0)) for i in order]

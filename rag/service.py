@@ -141,29 +141,37 @@ class QAService:
             raise InvalidQuestion(f"source {source!r} is not a document of the index")
         return source
 
-    def retrieve(self, query: str, top_k: int | None = None, source: str | None = None) -> list[RetrievedChunk]:
+    def retrieve(
+        self, query: str, top_k: int | None = None, source: str | None = None, history: Sequence[str] = ()
+    ) -> list[RetrievedChunk]:
+        """The ranked chunks for `query`; with `history` (earlier questions, oldest first) a follow-up
+        is resolved first, as `ask` does."""
         query = self.check_question(query, "query")
-        return self.retrieve_parts(query, self.check_top_k(top_k), self.check_source(source))[0]
+        k, source = self.check_top_k(top_k), self.check_source(source)
+        resolved = self.resolve(query, history)
+        return self.retrieve_parts(resolved, k, source, self.followup_target(query, resolved, history, source))[0]
 
-    def retrieve_parts(self, query: str, k: int, source: str | None = None) -> tuple[list[RetrievedChunk], int]:
+    def retrieve_parts(
+        self, query: str, k: int, source: str | None = None, first: str | None = None
+    ) -> tuple[list[RetrievedChunk], int]:
         """The ranking for `query` (part by part when it has several) and its number of parts;
-        with `source`, only chunks of that document."""
+        with `source`, only chunks of that document; `first`, a chunk id to rank first."""
         with stage("retrieve"):
             loaded = self.index()
             try:
-                return self._search(loaded, query, k, source)
+                return self._search(loaded, query, k, source, first)
             except IndexUnavailable:
                 # `rag ingest` may have switched twice since this process last looked, dropping the
                 # collection it still reads: move to the active version and ask once more.
                 if not self._superseded(loaded):
                     raise
-            return self._search(self.load(), query, k, source)
+            return self._search(self.load(), query, k, source, first)
 
     def _search(
-        self, loaded: LoadedIndex, query: str, k: int, source: str | None = None
+        self, loaded: LoadedIndex, query: str, k: int, source: str | None = None, first: str | None = None
     ) -> tuple[list[RetrievedChunk], int]:
         try:
-            return loaded.retriever.search_parts(query, k, source)
+            return loaded.retriever.search_parts(query, k, source, first)
         except RagError:
             raise
         except Exception as exc:
@@ -181,6 +189,19 @@ class QAService:
         retriever = self.index().retriever
         return resolve_followup(question, history, retriever.slots, retriever.synonyms)
 
+    def followup_target(
+        self, question: str, resolved: str, history: Sequence[str], source: str | None = None
+    ) -> str | None:
+        """For a follow-up that swaps one alternative for another ("and for juniors?"), the chunk id
+        that stands where the earlier turn's best chunk stood, under the new alternative."""
+        if not history or resolved == question:
+            return None
+        earlier, parts = self.retrieve_parts(history[-1], 1, source)
+        if parts > 1 or not earlier:
+            return None
+        found = self.index().retriever.counterparts.find(earlier[0].chunk, question)
+        return found.chunk_id if found else None
+
     def ask(
         self, question: str, top_k: int | None = None, history: Sequence[str] = (), source: str | None = None
     ) -> Answer:
@@ -192,14 +213,15 @@ class QAService:
         loaded = self.index()
         retriever = loaded.retriever
         resolved = self.resolve(question, history)
+        first = self.followup_target(question, resolved, history, source)
         threshold = getattr(self.answerer, "threshold", None)
-        key = AnswerKey(loaded.version, resolved, k, self.answerer.name, threshold, source)
+        key = AnswerKey(loaded.version, resolved, k, self.answerer.name, threshold, source, first)
         cached = self.answers.get(key, question)
         if cached is not None:
             best = max((r.dense_score for r in cached.retrieved), default=None)
             record_outcome(cached.query_id, cached.answerable, best)
             return cached
-        retrieved, parts = self.retrieve_parts(resolved, k, source)
+        retrieved, parts = self.retrieve_parts(resolved, k, source, first)
         unknown = unknown_names(resolved, retriever.vocabulary)
         with stage("answer"):
             if unknown:

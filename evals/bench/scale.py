@@ -63,8 +63,10 @@ class ScopedService(QAService):
 
     scope: str | None = None
 
-    def retrieve(self, query: str, top_k: int | None = None, source: str | None = None) -> list[RetrievedChunk]:
-        return super().retrieve(query, top_k, source or self.scope)
+    def retrieve(
+        self, query: str, top_k: int | None = None, source: str | None = None, history: Sequence[str] = ()
+    ) -> list[RetrievedChunk]:
+        return super().retrieve(query, top_k, source or self.scope, history)
 
     def ask(
         self, question: str, top_k: int | None = None, history: Sequence[str] = (), source: str | None = None

@@ -119,11 +119,6 @@ def test_a_chain_of_follow_ups_keeps_its_subject(llm: openai.OpenAI) -> None:
     assert citations_of(completion)[0]["quote"].startswith("Boston $145,000 - $195,000")
 
 
-@pytest.mark.xfail(
-    reason="rag/followup.py resolves 'and for juniors?' to 'red flags for hires for juniors', which retrieves the "
-    "general Red Flags to Avoid list; the route passes the history correctly (see the Seattle tests)",
-    strict=False,
-)
 def test_follow_up_about_juniors_lands_on_entry_level_red_flags(llm: openai.OpenAI) -> None:
     messages = [
         user("What are the red flags for senior hires?"),

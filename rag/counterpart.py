@@ -1,0 +1,89 @@
+"""The same place under another alternative: a follow-up that swaps one alternative for another
+("and for juniors?" after the red flags of seniors, "And in Seattle?" after Austin) asks for what
+the earlier turn found, under the new alternative. When the earlier turn's best chunk sits under a
+member of a group of alternatives (a sibling heading, a row of a table), the chunk in the same
+place under the new member answers the follow-up: the row of the new label in the same table, or
+under the sibling heading the chunk of the same sub-heading, kind and label ("Red Flags:").
+
+Similarity alone misses it: "red flags … entry level" is closer, for a small embedder, to a general
+list of red flags than to the entry level's, whose words are about fine-tuning and LLM APIs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.followup import GroupKey, alternative_groups, row_label
+from rag.lexicon import SynonymGroup
+from rag.models import Chunk
+from rag.parts import Members
+
+# "Red Flags: …", "AI-Fluency Expectation: …": a short label before a colon names the chunk's role.
+LABEL = re.compile(r"^\s*([A-Za-z][\w&/' -]{0,40}?):\s")
+
+
+def role_label(chunk: Chunk) -> str | None:
+    found = LABEL.match(chunk.text)
+    return found.group(1).casefold() if found and len(found.group(1).split()) <= 4 else None
+
+
+@dataclass(frozen=True)
+class Place:
+    group: int
+    member: str
+
+
+class Counterparts:
+    """Finds the chunk that stands where an earlier one stood, under another alternative."""
+
+    def __init__(self, chunks: Sequence[Chunk], members: Members, synonyms: tuple[SynonymGroup, ...]) -> None:
+        self.chunks = list(chunks)
+        self.keys: list[GroupKey] = [key for key, _ in alternative_groups(self.chunks)]
+        self.members = members
+        self.synonyms = synonyms
+
+    def place(self, chunk: Chunk, group: int) -> str | None:
+        """The member of `group` that `chunk` sits under, if any."""
+        key = self.keys[group]
+        if key[0] == "table":
+            same_table = chunk.kind == "table_row" and (chunk.source, chunk.section_path, chunk.context) == key[1:]
+            return row_label(chunk) if same_table else None
+        parents = key[2:]
+        if chunk.source == key[1] and chunk.section[: len(parents)] == parents and len(chunk.section) > len(parents):
+            return chunk.section[len(parents)]
+        return None
+
+    def find(self, earlier: Chunk, followup: str) -> Chunk | None:
+        """The counterpart of `earlier` under the one alternative `followup` names instead, if there is
+        exactly one such alternative and one chunk that stands in the same place."""
+        swaps = {
+            (group, member)
+            for group, member, _ in self.members.named(followup, self.synonyms)
+            if (held := self.place(earlier, group)) is not None and held != member
+        }
+        if len(swaps) != 1:
+            return None
+        group, member = swaps.pop()
+        key = self.keys[group]
+        if key[0] == "table":
+            rows = [c for c in self.chunks if c.kind == "table_row" and self.place(c, group) == member]
+            return rows[0] if len(rows) == 1 else None
+        return self._same_place(earlier, len(key) - 2, member)
+
+    def _same_place(self, earlier: Chunk, depth: int, member: str) -> Chunk | None:
+        path = (*earlier.section[:depth], member, *earlier.section[depth + 1 :])
+        candidates = [c for c in self.chunks if c.source == earlier.source and c.section == path and c.kind == earlier.kind]
+        label = role_label(earlier)
+        if label is not None:
+            labelled = [c for c in candidates if role_label(c) == label]
+            return labelled[0] if len(labelled) == 1 else None
+        if len(candidates) == 1:
+            return candidates[0]
+        # Unlabelled units (bullets of a list, pieces of a paragraph) match by position only when both
+        # places hold the same number of them.
+        own = [c for c in self.chunks if c.source == earlier.source and c.section == earlier.section and c.kind == earlier.kind]
+        if len(own) == len(candidates) and earlier in own:
+            return candidates[own.index(earlier)]
+        return None

@@ -1,0 +1,88 @@
+"""A follow-up that swaps one alternative for another lands on the same place under the new one."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.counterpart import Counterparts, role_label
+from rag.models import Chunk
+from rag.parts import Members
+from rag.service import QAService
+
+
+def chunk(n: int, section: tuple[str, ...], text: str, kind: str = "paragraph", context: str = "") -> Chunk:
+    return Chunk(f"c{n}", "guide.md", section, kind, text, n * 100, n * 100 + len(text), context)  # type: ignore[arg-type]
+
+
+LEVELS = ("Levels",)
+CHUNKS = [
+    chunk(1, (*LEVELS, "Junior"), "Skills: writes small scripts."),
+    chunk(2, (*LEVELS, "Junior"), "Red Flags: has never shipped anything."),
+    chunk(3, (*LEVELS, "Senior"), "Skills: designs whole systems."),
+    chunk(4, (*LEVELS, "Senior"), "Red Flags: cannot mentor anyone."),
+    chunk(5, (*LEVELS, "Principal"), "Skills: sets direction."),
+    chunk(6, ("Pay",), "Austin $100", "table_row", "City Range"),
+    chunk(7, ("Pay",), "Boston $120", "table_row", "City Range"),
+    chunk(8, ("Pay",), "Chicago $110", "table_row", "City Range"),
+]
+
+
+@pytest.fixture(scope="module")
+def counterparts() -> Counterparts:
+    return Counterparts(CHUNKS, Members.from_chunks(CHUNKS), ())
+
+
+def test_the_same_label_under_the_sibling_heading(counterparts: Counterparts) -> None:
+    assert counterparts.find(CHUNKS[3], "and for juniors?") == CHUNKS[1]
+    assert counterparts.find(CHUNKS[0], "what about senior?") == CHUNKS[2]
+
+
+def test_the_row_of_the_new_label_in_the_same_table(counterparts: Counterparts) -> None:
+    assert counterparts.find(CHUNKS[5], "And in Boston?") == CHUNKS[6]
+
+
+def test_no_counterpart_when_the_place_does_not_exist_or_is_ambiguous(counterparts: Counterparts) -> None:
+    assert counterparts.find(CHUNKS[3], "and for principal?") is None  # no red flags under Principal
+    assert counterparts.find(CHUNKS[3], "and for juniors or principals?") is None  # two swaps
+    assert counterparts.find(CHUNKS[3], "and in Boston?") is None  # Boston is not an alternative to Senior
+    assert counterparts.find(CHUNKS[3], "and for seniors?") is None  # nothing is swapped
+
+
+def test_role_labels_are_short_names_before_a_colon() -> None:
+    assert role_label(CHUNKS[1]) == "red flags"
+    assert role_label(chunk(9, LEVELS, "Expect this: a long sentence follows here.")) == "expect this"
+    assert role_label(chunk(9, LEVELS, "A sentence that only mentions a ratio of 3:1 later.")) is None
+
+
+@pytest.mark.parametrize(
+    ("earlier", "followup", "section", "quote"),
+    [
+        (
+            "What are the red flags for a senior AI engineer candidate?",
+            "and for juniors?",
+            "Entry Level (0-2 years)",
+            "Red Flags: No production AI project exposure",
+        ),
+        (
+            "What AI-fluency is expected of a mid-level hire?",
+            "and at senior level?",
+            "Senior Level (6+ years)",
+            "AI-Fluency Expectation: Designs AI-augmented engineering processes",
+        ),
+        ("What do AI engineers earn in Austin?", "And in Seattle?", "Regional Salary Data", "Seattle $160,000"),
+    ],
+)
+def test_follow_ups_on_the_real_guide_lead_with_the_counterpart(
+    service: QAService, earlier: str, followup: str, section: str, quote: str
+) -> None:
+    answer = service.ask(followup, None, [earlier])
+    assert section in answer.citations[0].section
+    assert answer.citations[0].quote.startswith(quote)
+    assert service.retrieve(followup, 3, history=[earlier])[0].chunk.text.startswith(quote)
+
+
+def test_a_full_question_is_not_pinned_to_the_earlier_turn(service: QAService) -> None:
+    earlier = "What are the red flags for a senior AI engineer candidate?"
+    question = "What is the salary range in Seattle?"
+    assert service.followup_target(question, service.resolve(question, [earlier]), [earlier]) is None
+

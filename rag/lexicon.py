@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.text import content_terms, raw_words
+from rag.text import content_terms, raw_words, stem
 
 SYNONYMS_FILE = Path(__file__).parent / "data" / "synonyms.txt"
 
@@ -74,6 +74,28 @@ def canonical_phrases(terms: list[str], groups: tuple[SynonymGroup, ...]) -> lis
     return found
 
 
+def in_guide_words(question: str, groups: tuple[SynonymGroup, ...]) -> str:
+    """The question with each phrase of the domain vocabulary written the guide's way ("what do new
+    grads make" -> "what do entry level salary"): a small embedder does not know that the asker's
+    word and the guide's mean the same, and BM25 gets both anyway (see `expand_terms`)."""
+    terms = content_terms(question)
+    words = question.split()
+    for group in groups:
+        phrase = group.matched_in(terms)
+        if phrase is None or phrase == group.phrases[0] or not group.surface:
+            continue
+        rewritten: list[str] = []
+        for word in words:
+            stems = [stem(w) for w in raw_words(word)]
+            if stems and all(s in phrase for s in stems):
+                if not rewritten or rewritten[-1] != group.surface[0]:
+                    rewritten.append(group.surface[0])
+                continue
+            rewritten.append(word)
+        words = rewritten
+    return " ".join(words)
+
+
 def common_terms(texts: list[str], min_share: float = 0.3, min_docs: int = 20) -> frozenset[str]:
     """Stemmed terms in at least `min_share` of the texts (and in enough of them to be sure)."""
     df: Counter[str] = Counter()
@@ -85,8 +107,6 @@ def common_terms(texts: list[str], min_share: float = 0.3, min_docs: int = 20) -
 
 def strip_common_words(question: str, common: frozenset[str]) -> str:
     """The question without words whose stems are corpus-common; the question itself if nothing else is left."""
-    from rag.text import stem
-
     kept = [w for w in raw_words(question) if stem(w) not in common]
     informative = [w for w in kept if content_terms(w)]
     return " ".join(kept) if informative else question

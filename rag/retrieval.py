@@ -17,7 +17,14 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from rag.counterpart import Counterparts
 from rag.coverage import corpus_vocabulary
 from rag.followup import slot_vocabulary
-from rag.lexicon import SynonymGroup, common_terms, expand_terms, load_synonyms, strip_common_words
+from rag.lexicon import (
+    SynonymGroup,
+    common_terms,
+    expand_terms,
+    in_guide_words,
+    load_synonyms,
+    strip_common_words,
+)
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
 from rag.text import content_terms
@@ -141,6 +148,9 @@ class HybridRetriever(BaseRetriever):
 
     # -- the project's interface ---------------------------------------------------------------
     def dense_query_text(self, question: str) -> str:
+        """What the embedder reads: the question in the guide's words, without corpus-common words."""
+        if self.config.synonyms:
+            question = in_guide_words(question, self.synonyms)
         return strip_common_words(question, self.common) if self.config.strip_common else question
 
     def dense_ranking(self, question: str, depth: int, source: str | None = None) -> list[tuple[int, float]]:

@@ -49,6 +49,10 @@ class RetrievalConfig:
     common_share: float = 0.25
     synonyms: bool = True
     synonym_weight: float = 0.4
+    # ... unless the question's own phrase never occurs in the guide: then its synonyms are all there is.
+    unseen_synonym_weight: float = 1.0
+    guide_words: bool = True  # the embedder reads domain-vocabulary phrases in the guide's own words
+    counterparts: bool = True  # a follow-up that swaps an alternative leads with the counterpart
     split_parts: bool = True  # several-part questions are retrieved part by part
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
     k1: float = 1.2
@@ -149,7 +153,7 @@ class HybridRetriever(BaseRetriever):
     # -- the project's interface ---------------------------------------------------------------
     def dense_query_text(self, question: str) -> str:
         """What the embedder reads: the question in the guide's words, without corpus-common words."""
-        if self.config.synonyms:
+        if self.config.guide_words:
             question = in_guide_words(question, self.synonyms)
         return strip_common_words(question, self.common) if self.config.strip_common else question
 
@@ -180,7 +184,7 @@ class HybridRetriever(BaseRetriever):
             if phrase is None:
                 continue
             unseen = any(term not in self.bm25.idf for term in phrase)
-            weight = 1.0 if unseen else self.config.synonym_weight
+            weight = self.config.unseen_synonym_weight if unseen else self.config.synonym_weight
             for term in expand_terms(list(phrase), (group,)):
                 if term not in weights or weights[term] < weight:
                     weights[term] = weight

@@ -194,7 +194,7 @@ class QAService:
     ) -> str | None:
         """For a follow-up that swaps one alternative for another ("and for juniors?"), the chunk id
         that stands where the earlier turn's best chunk stood, under the new alternative."""
-        if not history or resolved == question:
+        if not history or resolved == question or not self.retrieval_config.counterparts:
             return None
         earlier, parts = self.retrieve_parts(history[-1], 1, source)
         if parts > 1 or not earlier:

@@ -86,3 +86,18 @@ def test_a_full_question_is_not_pinned_to_the_earlier_turn(service: QAService) -
     question = "What is the salary range in Seattle?"
     assert service.followup_target(question, service.resolve(question, [earlier]), [earlier]) is None
 
+
+
+def test_a_chain_of_follow_ups_walks_the_levels(service: QAService) -> None:
+    """Each turn is resolved against the ones before it, as a conversation's stored turns are."""
+    history: list[str] = []
+    landed = []
+    for question in ("What are the red flags for a senior AI engineer candidate?", "and for juniors?", "and mid-level?"):
+        answer = service.ask(question, None, history)
+        history.append(answer.resolved_question)
+        landed.append((answer.citations[0].section.split(" > ")[-1], answer.citations[0].quote[:10]))
+    assert landed == [
+        ("Senior Level (6+ years)", "Red Flags:"),
+        ("Entry Level (0-2 years)", "Red Flags:"),
+        ("Mid-Level (3-5 years)", "Red Flags:"),
+    ]

@@ -50,6 +50,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m evals.bench.throughput
 	$(BIN)/python -m evals.bench.coldstart
 	$(BIN)/python -m evals.bench.scale
+	$(BIN)/python -m evals.bench.bm25
 
 clean:
 	rm -rf $(VENV) index/chroma.sqlite3 index/*/

@@ -18,7 +18,9 @@ def write_report(
     name: str, title: str, machine: Machine, body: list[str], data: dict[str, Any], folder: Path = REPORTS
 ) -> Path:
     """`<folder>/<name>.md` and `<name>.json`; returns the Markdown path."""
-    command = " ".join(["python -m", f"evals.bench.{name}", *sys.argv[1:]])
+    # The module that ran (a report may be named otherwise: `scale --name scale-latency`).
+    module = Path(sys.argv[0]).stem if sys.argv and sys.argv[0].endswith(".py") else name
+    command = " ".join(["python -m", f"evals.bench.{module}", *sys.argv[1:]])
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
         f"# {title}",

@@ -53,7 +53,8 @@ def server() -> Iterator[str]:
             str(port),
         ],
         # One client asking on purpose as fast as it can: the per-client rate limit would only get in the way.
-        env={**os.environ, "RAG_LOG_LEVEL": "WARNING", "RAG_RATE_LIMIT_PER_MINUTE": "0"},
+        # Every route asks the same questions: with the answer cache on, all but the first would time a lookup.
+        env={**os.environ, "RAG_LOG_LEVEL": "WARNING", "RAG_RATE_LIMIT_PER_MINUTE": "0", "RAG_ANSWER_CACHE_SIZE": "0"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -12,6 +12,7 @@ list of red flags than to the entry level's, whose words are about fine-tuning a
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,10 +40,13 @@ class Counterparts:
     """Finds the chunk that stands where an earlier one stood, under another alternative."""
 
     def __init__(self, chunks: Sequence[Chunk], members: Members, synonyms: tuple[SynonymGroup, ...]) -> None:
-        self.chunks = list(chunks)
-        self.keys: list[GroupKey] = [key for key, _ in alternative_groups(self.chunks)]
+        self.keys: list[GroupKey] = [key for key, _ in alternative_groups(chunks)]
         self.members = members
         self.synonyms = synonyms
+        # Looked up by place, so a follow-up costs no scan of a large index.
+        self.at: dict[tuple[str, tuple[str, ...], str], list[Chunk]] = defaultdict(list)
+        for chunk in chunks:
+            self.at[(chunk.source, chunk.section, chunk.kind)].append(chunk)
 
     def place(self, chunk: Chunk, group: int) -> str | None:
         """The member of `group` that `chunk` sits under, if any."""
@@ -68,13 +72,14 @@ class Counterparts:
         group, member = swaps.pop()
         key = self.keys[group]
         if key[0] == "table":
-            rows = [c for c in self.chunks if c.kind == "table_row" and self.place(c, group) == member]
+            table = self.at.get((earlier.source, earlier.section, "table_row"), [])
+            rows = [c for c in table if self.place(c, group) == member]
             return rows[0] if len(rows) == 1 else None
         return self._same_place(earlier, len(key) - 2, member)
 
     def _same_place(self, earlier: Chunk, depth: int, member: str) -> Chunk | None:
         path = (*earlier.section[:depth], member, *earlier.section[depth + 1 :])
-        candidates = [c for c in self.chunks if c.source == earlier.source and c.section == path and c.kind == earlier.kind]
+        candidates = self.at.get((earlier.source, path, earlier.kind), [])
         label = role_label(earlier)
         if label is not None:
             labelled = [c for c in candidates if role_label(c) == label]
@@ -83,7 +88,7 @@ class Counterparts:
             return candidates[0]
         # Unlabelled units (bullets of a list, pieces of a paragraph) match by position only when both
         # places hold the same number of them.
-        own = [c for c in self.chunks if c.source == earlier.source and c.section == earlier.section and c.kind == earlier.kind]
+        own = self.at.get((earlier.source, earlier.section, earlier.kind), [])
         if len(own) == len(candidates) and earlier in own:
             return candidates[own.index(earlier)]
         return None

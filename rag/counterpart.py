@@ -39,8 +39,15 @@ class Place:
 class Counterparts:
     """Finds the chunk that stands where an earlier one stood, under another alternative."""
 
-    def __init__(self, chunks: Sequence[Chunk], members: Members, synonyms: tuple[SynonymGroup, ...]) -> None:
-        self.keys: list[GroupKey] = [key for key, _ in alternative_groups(chunks)]
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        members: Members,
+        synonyms: tuple[SynonymGroup, ...],
+        groups: Sequence[tuple[GroupKey, dict[str, set[str]]]] | None = None,
+    ) -> None:
+        """`groups`, if given, are `alternative_groups(chunks)` already found (the numbers `members` uses)."""
+        self.keys: list[GroupKey] = [key for key, _ in (alternative_groups(chunks) if groups is None else groups)]
         self.members = members
         self.synonyms = synonyms
         # Looked up by place, so a follow-up costs no scan of a large index.

@@ -45,13 +45,20 @@ def alternative_groups(chunks: Sequence[Chunk]) -> list[tuple[GroupKey, dict[str
     parent — each with its key and {label: its distinguishing terms}. A term most members share
     ("level", "questions") names the kind, not one alternative, and is left out."""
     groups: dict[GroupKey, dict[str, set[str]]] = defaultdict(dict)
+    terms_of: dict[str, set[str]] = {}  # a heading recurs in every chunk under it
+
+    def terms_in(text: str) -> set[str]:
+        if text not in terms_of:
+            terms_of[text] = set(content_terms(text))
+        return terms_of[text]
+
     for chunk in chunks:
         if chunk.kind == "table_row":
             label = row_label(chunk)
-            groups[("table", chunk.source, chunk.section_path, chunk.context)][label] = set(content_terms(label))
+            groups[("table", chunk.source, chunk.section_path, chunk.context)][label] = set(terms_in(label))
         for depth in range(1, len(chunk.section)):
             key = ("heading", chunk.source, *chunk.section[:depth])
-            groups[key][chunk.section[depth]] = set(content_terms(chunk.section[depth]))
+            groups[key][chunk.section[depth]] = set(terms_in(chunk.section[depth]))
     result = []
     for key, members in groups.items():
         if len(members) < 2:
@@ -70,10 +77,11 @@ def alternatives(chunks: Sequence[Chunk]) -> list[dict[str, set[str]]]:
     return [members for _, members in alternative_groups(chunks)]
 
 
-def slot_vocabulary(chunks: Sequence[Chunk]) -> Slots:
-    """Stemmed term -> the group of alternatives it names a member of (first group wins)."""
+def slot_vocabulary(chunks: Sequence[Chunk], groups: Sequence[dict[str, set[str]]] | None = None) -> Slots:
+    """Stemmed term -> the group of alternatives it names a member of (first group wins); `groups`,
+    if given, are `alternatives(chunks)` already found."""
     slots: Slots = {}
-    for number, members in enumerate(alternatives(chunks)):
+    for number, members in enumerate(alternatives(chunks) if groups is None else groups):
         for terms in members.values():
             for term in terms:
                 slots.setdefault(term, number)

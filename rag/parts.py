@@ -36,9 +36,10 @@ class Members:
     of: dict[str, frozenset[tuple[int, str]]]
 
     @classmethod
-    def from_chunks(cls, chunks: Sequence[Chunk]) -> Members:
+    def from_chunks(cls, chunks: Sequence[Chunk], groups: Sequence[dict[str, set[str]]] | None = None) -> Members:
+        """From the chunks, or from their `alternatives` already found (`groups`)."""
         seen: dict[str, set[tuple[int, str]]] = {}
-        for number, members in enumerate(alternatives(chunks)):
+        for number, members in enumerate(alternatives(chunks) if groups is None else groups):
             for label, terms in members.items():
                 for term in terms:
                     seen.setdefault(term, set()).add((number, label))

@@ -4,6 +4,7 @@ as a llama-index retriever so it composes with llama-index tooling."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.counterpart import Counterparts
 from rag.coverage import corpus_vocabulary
-from rag.followup import slot_vocabulary
+from rag.followup import alternative_groups, slot_vocabulary
 from rag.lexicon import (
     SynonymGroup,
     common_terms,
@@ -74,11 +75,15 @@ class BM25Index:
 
     def __post_init__(self) -> None:
         tf_docs: list[dict[str, float]] = []
+        heading_terms: dict[str, list[str]] = {}  # a heading path recurs in every chunk under it
         for chunk in self.chunks:
             tf: dict[str, float] = defaultdict(float)
             for term in content_terms(chunk.text):
                 tf[term] += 1.0
-            for term in content_terms(" ".join([chunk.section_path, chunk.context])):
+            heading = " ".join([chunk.section_path, chunk.context])
+            if heading not in heading_terms:
+                heading_terms[heading] = content_terms(heading)
+            for term in heading_terms[heading]:
                 tf[term] += self.config.section_weight
             tf_docs.append(tf)
         lengths = [sum(tf.values()) for tf in tf_docs]
@@ -140,12 +145,13 @@ class HybridRetriever(BaseRetriever):
             else frozenset()
         )
         self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
-        self.slots = slot_vocabulary(chunks)
-        self.members = Members.from_chunks(chunks)
-        self.counterparts = Counterparts(chunks, self.members, self.synonyms)
-        self.vocabulary = corpus_vocabulary(
-            (" ".join((c.text, c.section_path, c.context)) for c in chunks), self.synonyms
-        )
+        groups = alternative_groups(chunks)
+        self.slots = slot_vocabulary(chunks, [members for _, members in groups])
+        self.members = Members.from_chunks(chunks, [members for _, members in groups])
+        self.counterparts = Counterparts(chunks, self.members, self.synonyms, groups)
+        # Each heading path once, not once per chunk under it: the same words either way.
+        headings = dict.fromkeys(" ".join((c.section_path, c.context)) for c in chunks)
+        self.vocabulary = corpus_vocabulary(itertools.chain((c.text for c in chunks), headings), self.synonyms)
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

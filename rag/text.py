@@ -8,6 +8,8 @@ from functools import lru_cache
 import Stemmer
 
 WORD = re.compile(r"[a-z0-9$][a-z0-9$,.+%/-]*[a-z0-9+%]|[a-z0-9$]")
+WORD_PARTS = re.compile(r"[-/.,]+")
+JOINERS = re.compile(r"[-/]")
 STOPWORDS = frozenset(
     [
         "a",
@@ -169,9 +171,10 @@ def raw_words(text: str) -> list[str]:
     for match in WORD.finditer(text.lower().replace("’", "'")):
         word = match.group(0)
         # Split hyphenated and slashed words ("fine-tuning", "remote/hybrid") but keep numbers whole.
-        if any(ch.isalpha() for ch in word) and re.search(r"[-/]", word):
-            words.extend(part for part in re.split(r"[-/.,]+", word) if part)
-            words.append(re.sub(r"[-/]", "", word))
+        # (The cheap test first: this runs for every word of every chunk when an index loads.)
+        if ("-" in word or "/" in word) and any(ch.isalpha() for ch in word):
+            words.extend(part for part in WORD_PARTS.split(word) if part)
+            words.append(JOINERS.sub("", word))
         else:
             words.append(word.rstrip(".,"))
     return [w for w in words if w]

@@ -27,6 +27,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "synonyms of unseen words at the usual weight (0.4)": ({"unseen_synonym_weight": 0.4}, {}),
     "dense query in the asker's words (not the guide's)": ({"guide_words": False}, {}),
     "follow-ups without counterparts": ({"counterparts": False}, {}),
+    "no counterpart for a named alternative": ({"named_alternatives": False}, {}),
     "no heading/context words in BM25": ({"section_weight": 0.0}, {}),
     "dense only": ({"bm25_weight": 0.0}, {}),
     "reciprocal-rank fusion instead of linear": ({"fusion": "rrf", "bm25_weight": 1.0}, {}),

@@ -69,14 +69,18 @@ class Counterparts:
     def find(self, earlier: Chunk, followup: str) -> Chunk | None:
         """The counterpart of `earlier` under the one alternative `followup` names instead, if there is
         exactly one such alternative and one chunk that stands in the same place."""
-        swaps = {
-            (group, member)
-            for group, member, _ in self.members.named(followup, self.synonyms)
-            if (held := self.place(earlier, group)) is not None and held != member
-        }
+        named: dict[int, set[str]] = defaultdict(set)
+        for group, member, _ in self.members.named(followup, self.synonyms):
+            named[group].add(member)
+        # A group counts when the text names one member of it, and not the one `earlier` stands under.
+        swaps = [
+            (group, next(iter(members)))
+            for group, members in named.items()
+            if len(members) == 1 and (held := self.place(earlier, group)) is not None and held not in members
+        ]
         if len(swaps) != 1:
             return None
-        group, member = swaps.pop()
+        group, member = swaps[0]
         key = self.keys[group]
         if key[0] == "table":
             table = self.at.get((earlier.source, earlier.section, "table_row"), [])

@@ -55,7 +55,9 @@ def alternative_groups(chunks: Sequence[Chunk]) -> list[tuple[GroupKey, dict[str
     for chunk in chunks:
         if chunk.kind == "table_row":
             label = row_label(chunk)
-            groups[("table", chunk.source, chunk.section_path, chunk.context)][label] = set(terms_in(label))
+            # A word of the table's header ("Metro Area") names the column, not the row ("Bay Area").
+            own = set(terms_in(label)) - terms_in(chunk.context)
+            groups[("table", chunk.source, chunk.section_path, chunk.context)][label] = own
         for depth in range(1, len(chunk.section)):
             key = ("heading", chunk.source, *chunk.section[:depth])
             groups[key][chunk.section[depth]] = set(terms_in(chunk.section[depth]))

@@ -55,6 +55,9 @@ class RetrievalConfig:
     unseen_synonym_weight: float = 1.0
     guide_words: bool = True  # the embedder reads domain-vocabulary phrases in the guide's own words
     counterparts: bool = True  # a follow-up that swaps an alternative leads with the counterpart
+    # A question that names one alternative (a level, a city) is answered from under it: a best chunk
+    # that stands under another alternative gives way to its counterpart under the named one.
+    named_alternatives: bool = True
     split_parts: bool = True  # several-part questions are retrieved part by part
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
     k1: float = 1.2
@@ -264,12 +267,18 @@ class HybridRetriever(BaseRetriever):
         """The `top_k` best chunks, fused score first; each carries its dense cosine for abstention.
         With `source`, only chunks of that document (a corpus-relative path) compete. `first` (a chunk
         id: the counterpart a follow-up asks for) is ranked first, by a margin the answer's runners-up
-        do not reach: the follow-up asked for that place and no other."""
+        do not reach: the follow-up asked for that place and no other. Without it, when the best chunk
+        stands under an alternative other than the one the question names ("red flags for mid-level"
+        finding the seniors'), its counterpart under the named one is ranked first the same way."""
         depth = max(self.config.candidates, top_k)
         dense = self.dense_ranking(question, depth, source)
         lexical = self.bm25_ranking(question, depth, source)
         cosine = dict(dense)
         fused = self.fuse(dense, lexical)
+        if first is None and fused and self.config.named_alternatives:
+            best_found = self.chunks[max(fused, key=lambda i: fused[i])]
+            counterpart = self.counterparts.find(best_found, question)
+            first = counterpart.chunk_id if counterpart else None
         pinned = self.by_id.get(first) if first else None
         if pinned is not None and (source is None or self.chunks[pinned].source == source):
             best = max(fused.values(), default=0.0)

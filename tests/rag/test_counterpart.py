@@ -101,3 +101,24 @@ def test_a_chain_of_follow_ups_walks_the_levels(service: QAService) -> None:
         ("Entry Level (0-2 years)", "Red Flags:"),
         ("Mid-Level (3-5 years)", "Red Flags:"),
     ]
+
+
+def test_a_question_naming_one_alternative_lands_under_it(service: QAService) -> None:
+    # Similarity alone ranks the seniors' red flags first for this question.
+    top = service.retrieve("Red flags for a mid-level AI engineer?", 3)[0].chunk
+    assert top.section[-1] == "Mid-Level (3-5 years)" and top.text.startswith("Red Flags:")
+
+
+def test_naming_both_alternatives_moves_nothing(service: QAService) -> None:
+    retriever = service.index().retriever
+    question = "Compare the red flags for entry-level vs senior AI engineers."
+    for part in ("red flags for entry-level and senior engineers", question):
+        best = retriever.search(part, 1, first=None)[0].chunk
+        assert retriever.counterparts.find(best, part) is None
+
+
+def test_a_word_of_the_table_header_names_no_row(service: QAService) -> None:
+    retriever = service.index().retriever
+    named = retriever.members.named("Which of the listed metro areas pays the most?", retriever.synonyms)
+    assert named == []  # "area" is the header's ("Metro Area"), not the Bay Area row's
+    assert {m for _, m, _ in retriever.members.named("Bay Area pay?", retriever.synonyms)} == {"San Francisco Bay Area"}

@@ -5,6 +5,9 @@ member of a group of alternatives (a sibling heading, a row of a table), the chu
 place under the new member answers the follow-up: the row of the new label in the same table, or
 under the sibling heading the chunk of the same sub-heading, kind and label ("Red Flags:").
 
+The same holds for any question that names one alternative: when the best chunk for "red flags for
+a mid-level engineer" is the seniors' "Red Flags:", the mid-level's is the answer.
+
 Similarity alone misses it: "red flags … entry level" is closer, for a small embedder, to a general
 list of red flags than to the entry level's, whose words are about fine-tuning and LLM APIs.
 """
@@ -66,11 +69,12 @@ class Counterparts:
             return chunk.section[len(parents)]
         return None
 
-    def find(self, earlier: Chunk, followup: str) -> Chunk | None:
-        """The counterpart of `earlier` under the one alternative `followup` names instead, if there is
-        exactly one such alternative and one chunk that stands in the same place."""
+    def find(self, earlier: Chunk, text: str) -> Chunk | None:
+        """The counterpart of `earlier` under the alternative `text` (a follow-up, or a question whose
+        best chunk is `earlier`) names instead: when exactly one group has one member named that is not
+        the one `earlier` stands under, and one chunk stands in the same place under it."""
         named: dict[int, set[str]] = defaultdict(set)
-        for group, member, _ in self.members.named(followup, self.synonyms):
+        for group, member, _ in self.members.named(text, self.synonyms):
             named[group].add(member)
         # A group counts when the text names one member of it, and not the one `earlier` stands under.
         swaps = [

@@ -70,6 +70,11 @@ class Metrics:
         self.answers = Counter(
             "rag_answers", "Questions answered, by whether the guide covered them", ["answerable"], registry=own
         )
+        self.cache_hits = Counter(
+            "rag_answer_cache_hits",
+            "Questions answered from the answer cache (also counted in rag_answers)",
+            registry=own,
+        )
         self.top_score = Histogram(
             "rag_top1_score",
             "Best dense (cosine) similarity between a question and the retrieved chunks",
@@ -94,6 +99,8 @@ class Metrics:
             self.stage_seconds.labels(name).observe(spent)
         for outcome in trace.outcomes:
             self.answers.labels("true" if outcome.answerable else "false").inc()
+            if outcome.cached:
+                self.cache_hits.inc()
             if outcome.top_score is not None:
                 self.top_score.observe(outcome.top_score)
 

@@ -219,7 +219,7 @@ class QAService:
         cached = self.answers.get(key, question)
         if cached is not None:
             best = max((r.dense_score for r in cached.retrieved), default=None)
-            record_outcome(cached.query_id, cached.answerable, best)
+            record_outcome(cached.query_id, cached.answerable, best, cached=True)
             return cached
         retrieved, parts = self.retrieve_parts(resolved, k, source, first)
         unknown = unknown_names(resolved, retriever.vocabulary)

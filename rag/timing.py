@@ -22,6 +22,7 @@ class Outcome:
     answerable: bool
     # The best dense (cosine) similarity among the retrieved chunks; None when nothing was retrieved.
     top_score: float | None
+    cached: bool = False  # answered from the answer cache: nothing embedded, searched or composed
 
 
 @dataclass
@@ -76,7 +77,7 @@ def stage(name: str) -> Iterator[None]:
             trace._open[-1][0] += elapsed
 
 
-def record_outcome(query_id: str, answerable: bool, top_score: float | None) -> None:
+def record_outcome(query_id: str, answerable: bool, top_score: float | None, cached: bool = False) -> None:
     trace = _current.get()
     if trace is not None:
-        trace.outcomes.append(Outcome(query_id, answerable, top_score))
+        trace.outcomes.append(Outcome(query_id, answerable, top_score, cached))

@@ -34,6 +34,15 @@ def value(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def test_answers_from_the_cache_are_counted(client: TestClient) -> None:
+    question = "What do AI engineers earn in Denver?"
+    for _ in range(3):
+        assert client.post("/v1/query", json={"question": question}).json()["answerable"] is True
+    samples = scrape(client)
+    assert value(samples, "rag_answer_cache_hits_total") == 2
+    assert value(samples, "rag_answers_total", answerable="true") == 3
+
+
 def test_metrics_count_requests_stages_abstentions_and_scores(client: TestClient) -> None:
     assert client.post("/v1/query", json={"question": COVERED}).json()["answerable"] is True
     assert client.post("/v1/query", json={"question": NOT_COVERED}).json()["answerable"] is False

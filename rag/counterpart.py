@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rag.followup import GroupKey, alternative_groups, row_label
 from rag.lexicon import SynonymGroup
@@ -31,12 +30,6 @@ LABEL = re.compile(r"^\s*([A-Za-z][\w&/' -]{0,40}?):\s")
 def role_label(chunk: Chunk) -> str | None:
     found = LABEL.match(chunk.text)
     return found.group(1).casefold() if found and len(found.group(1).split()) <= 4 else None
-
-
-@dataclass(frozen=True)
-class Place:
-    group: int
-    member: str
 
 
 class Counterparts:

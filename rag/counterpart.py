@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from rag.followup import GroupKey, alternative_groups, row_label
 from rag.lexicon import SynonymGroup
 from rag.models import Chunk
-from rag.parts import Members
+from rag.parts import word_terms
 
 # "Red Flags: …", "AI-Fluency Expectation: …": a short label before a colon names the chunk's role.
 LABEL = re.compile(r"^\s*([A-Za-z][\w&/' -]{0,40}?):\s")
@@ -38,18 +38,40 @@ class Counterparts:
     def __init__(
         self,
         chunks: Sequence[Chunk],
-        members: Members,
         synonyms: tuple[SynonymGroup, ...],
         groups: Sequence[tuple[GroupKey, dict[str, set[str]]]] | None = None,
     ) -> None:
-        """`groups`, if given, are `alternative_groups(chunks)` already found (the numbers `members` uses)."""
-        self.keys: list[GroupKey] = [key for key, _ in (alternative_groups(chunks) if groups is None else groups)]
-        self.members = members
+        """`groups`, if given, are `alternative_groups(chunks)` already found."""
+        found = alternative_groups(chunks) if groups is None else groups
+        self.keys: list[GroupKey] = [key for key, _ in found]
+        self.number_of = {key: number for number, key in enumerate(self.keys)}
+        # Per group, term -> the members it names: a question is matched only against the groups the
+        # chunk at hand stands in, not against every group of a large index.
+        self.names: list[dict[str, set[str]]] = []
+        for _, members_of_group in found:
+            names: dict[str, set[str]] = defaultdict(set)
+            for label, terms in members_of_group.items():
+                for term in terms:
+                    names[term].add(label)
+            self.names.append(dict(names))
         self.synonyms = synonyms
         # Looked up by place, so a follow-up costs no scan of a large index.
         self.at: dict[tuple[str, tuple[str, ...], str], list[Chunk]] = defaultdict(list)
         for chunk in chunks:
             self.at[(chunk.source, chunk.section, chunk.kind)].append(chunk)
+
+    def groups_of(self, chunk: Chunk) -> dict[int, str]:
+        """Every group `chunk` stands in, with the member it stands under."""
+        held: dict[int, str] = {}
+        for depth in range(1, len(chunk.section)):
+            number = self.number_of.get(("heading", chunk.source, *chunk.section[:depth]))
+            if number is not None:
+                held[number] = chunk.section[depth]
+        if chunk.kind == "table_row":
+            number = self.number_of.get(("table", chunk.source, chunk.section_path, chunk.context))
+            if number is not None:
+                held[number] = row_label(chunk)
+        return held
 
     def place(self, chunk: Chunk, group: int) -> str | None:
         """The member of `group` that `chunk` sits under, if any."""
@@ -66,14 +88,19 @@ class Counterparts:
         """The counterpart of `earlier` under the alternative `text` (a follow-up, or a question whose
         best chunk is `earlier`) names instead: when exactly one group has one member named that is not
         the one `earlier` stands under, and one chunk stands in the same place under it."""
+        held = self.groups_of(earlier)
+        if not held:
+            return None
         named: dict[int, set[str]] = defaultdict(set)
-        for group, member, _ in self.members.named(text, self.synonyms):
-            named[group].add(member)
+        for _, candidates in word_terms(text, self.synonyms):
+            for group in held:
+                for term in candidates:
+                    named[group].update(self.names[group].get(term, ()))
         # A group counts when the text names one member of it, and not the one `earlier` stands under.
         swaps = [
             (group, next(iter(members)))
             for group, members in named.items()
-            if len(members) == 1 and (held := self.place(earlier, group)) is not None and held not in members
+            if len(members) == 1 and held[group] not in members
         ]
         if len(swaps) != 1:
             return None

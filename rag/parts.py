@@ -48,12 +48,20 @@ class Members:
     def named(self, text: str, synonyms: tuple[SynonymGroup, ...]) -> list[tuple[int, str, tuple[int, int]]]:
         """(group, member, character span) for each word of `text` that names a member."""
         hits: list[tuple[int, str, tuple[int, int]]] = []
-        for match in WORD_SPAN.finditer(text):
-            terms = [stem(w) for w in raw_words(match.group(0))]
-            candidates = terms + canonical_terms(terms, synonyms)
+        for span, candidates in word_terms(text, synonyms):
             found = {pair for term in candidates for pair in self.of.get(term, ())}
-            hits.extend((group, member, match.span()) for group, member in found)
+            hits.extend((group, member, span) for group, member in found)
         return hits
+
+
+def word_terms(text: str, synonyms: tuple[SynonymGroup, ...]) -> list[tuple[tuple[int, int], list[str]]]:
+    """Each word of `text` (its character span) with the terms that may name an alternative: its own
+    stems and the guide's word for any synonym group it belongs to ("juniors" -> "entry level")."""
+    found = []
+    for match in WORD_SPAN.finditer(text):
+        terms = [stem(w) for w in raw_words(match.group(0))]
+        found.append((match.span(), terms + canonical_terms(terms, synonyms)))
+    return found
 
 
 def split_clauses(question: str) -> list[str]:

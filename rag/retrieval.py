@@ -151,7 +151,7 @@ class HybridRetriever(BaseRetriever):
         groups = alternative_groups(chunks)
         self.slots = slot_vocabulary(chunks, [members for _, members in groups])
         self.members = Members.from_chunks(chunks, [members for _, members in groups])
-        self.counterparts = Counterparts(chunks, self.members, self.synonyms, groups)
+        self.counterparts = Counterparts(chunks, self.synonyms, groups)
         # Each heading path once, not once per chunk under it: the same words either way.
         headings = dict.fromkeys(" ".join((c.section_path, c.context)) for c in chunks)
         self.vocabulary = corpus_vocabulary(itertools.chain((c.text for c in chunks), headings), self.synonyms)

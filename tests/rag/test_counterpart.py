@@ -6,7 +6,6 @@ import pytest
 
 from rag.counterpart import Counterparts, role_label
 from rag.models import Chunk
-from rag.parts import Members
 from rag.service import QAService
 
 
@@ -29,7 +28,7 @@ CHUNKS = [
 
 @pytest.fixture(scope="module")
 def counterparts() -> Counterparts:
-    return Counterparts(CHUNKS, Members.from_chunks(CHUNKS), ())
+    return Counterparts(CHUNKS, ())
 
 
 def test_the_same_label_under_the_sibling_heading(counterparts: Counterparts) -> None:

@@ -84,7 +84,13 @@ def test_api_answers_from_the_server_as_from_the_embedded_store(server_client: T
         assert remote["citations"] == local["citations"]
     remote_chunks = server_client.post("/v1/retrieve", json={"query": "remote work", "top_k": 8}).json()
     local_chunks = client.post("/v1/retrieve", json={"query": "remote work", "top_k": 8}).json()
-    assert [r["chunk_id"] for r in remote_chunks["results"]] == [r["chunk_id"] for r in local_chunks["results"]]
+    remote_ids = [r["chunk_id"] for r in remote_chunks["results"]]
+    local_ids = [r["chunk_id"] for r in local_chunks["results"]]
+    # The vector search is approximate (HNSW, built with several threads): a store may now and then miss
+    # a weak neighbour near the end of the 30 candidates, which moves the low ranks. A CI run saw rank 5
+    # of 8 differ. The clear winners must agree exactly, the rest nearly.
+    assert remote_ids[:3] == local_ids[:3]
+    assert len(set(remote_ids) & set(local_ids)) >= 6
 
 
 def test_server_outage_is_a_503_and_the_service_recovers_on_restart(

@@ -22,7 +22,8 @@ class AnswerKey:
     # The abstention threshold can be recalibrated in a running process (`rag eval --calibrate`).
     threshold: float | None = None
     source: str | None = None
-    first: str | None = None  # the chunk a follow-up asked for (see `QAService.followup_target`)
+    # For a rewritten follow-up, the earlier question: where it landed decides which chunk leads.
+    earlier: str | None = None
 
 
 class AnswerCache:

@@ -213,14 +213,17 @@ class QAService:
         loaded = self.index()
         retriever = loaded.retriever
         resolved = self.resolve(question, history)
-        first = self.followup_target(question, resolved, history, source)
         threshold = getattr(self.answerer, "threshold", None)
-        key = AnswerKey(loaded.version, resolved, k, self.answerer.name, threshold, source, first)
+        # A rewritten follow-up's answer also depends on where the earlier turn landed (its counterpart
+        # leads); keyed by the earlier question, a repeat is served without searching for it again.
+        earlier = history[-1] if history and resolved != question else None
+        key = AnswerKey(loaded.version, resolved, k, self.answerer.name, threshold, source, earlier)
         cached = self.answers.get(key, question)
         if cached is not None:
             best = max((r.dense_score for r in cached.retrieved), default=None)
             record_outcome(cached.query_id, cached.answerable, best, cached=True)
             return cached
+        first = self.followup_target(question, resolved, history, source)
         retrieved, parts = self.retrieve_parts(resolved, k, source, first)
         unknown = unknown_names(resolved, retriever.vocabulary)
         with stage("answer"):

@@ -70,6 +70,22 @@ class Turn:
     answer: str
 
 
+WAL_ATTEMPTS = 100  # x 0.1 s
+
+
+def set_wal(db: sqlite3.Connection) -> None:
+    """Switch to write-ahead logging. Switching takes an exclusive lock and SQLite may answer "database is
+    locked" at once, without waiting, when another process (a second worker starting) holds it: retry."""
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1)
+
+
 class StateStore:
     """A small SQLite store; every method is one short transaction, safe across threads and processes."""
 
@@ -94,7 +110,7 @@ class StateStore:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            set_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
             self._local.db = db

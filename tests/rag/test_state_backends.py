@@ -3,6 +3,7 @@ and the app and `rag report` on PostgreSQL, with two app instances standing in f
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from rag.errors import ConfigurationError
 from rag.reporting import build_report
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import StateStore, open_state_store
+from rag.state import StateStore, open_state_store, set_wal
 from rag.state_postgres import PostgresStateStore
 from tests.chroma_server import free_port
 from tests.conftest import make_settings
@@ -160,3 +161,15 @@ def test_an_unreachable_database_is_a_configuration_error_without_the_password(t
     assert "\n" not in str(failure.value)  # the CLI prints it as its one-line error
     assert "s3cret" not in str(failure.value)
     assert "s3cret" not in repr(settings)
+
+
+def test_wal_is_switched_on_while_another_process_holds_the_lock(tmp_path: Path) -> None:
+    """Two workers starting at once: SQLite refuses the switch to WAL at once while the other holds
+    the lock; the switch is retried instead of failing the worker's start-up."""
+    path = tmp_path / "state.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    threading.Timer(0.3, lambda: holder.execute("COMMIT")).start()
+    starting = sqlite3.connect(path, timeout=0, isolation_level=None)
+    set_wal(starting)
+    assert starting.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.calibrate import Calibration
-from evals.runner import QuestionResult
+from evals.runner import QuestionResult, followup_passes
 
 HEADLINE = [
     "hit@1",
@@ -24,6 +24,7 @@ HEADLINE = [
     "citation_support",
     "abstain_recall",
     "false_abstention",
+    "followup_pass",
     "retrieval_ms_p50",
     "answer_ms_p50",
 ]
@@ -121,6 +122,33 @@ def why(r: QuestionResult) -> str:
     return "; ".join(reasons)
 
 
+def followup_section(results: Sequence[QuestionResult]) -> list[str]:
+    """The follow-up pairs: each follow-up as it was asked, as it was searched, and whether it landed."""
+    by_id = {r.item.id: r for r in results}
+    pairs = [r for r in results if r.item.follows]
+    if not pairs:
+        return []
+    passing = sum(followup_passes(r) for r in pairs)
+    lines = [
+        "",
+        "## Follow-up pairs",
+        "",
+        f"{passing} of {len(pairs)} pass (evidence at rank 1, every fact in the answer).",
+        "",
+        "| pair | earlier question | follow-up | searched as | evidence rank | facts | passes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in pairs:
+        follows = str(r.item.follows)
+        earlier = by_id[follows].item.question if follows in by_id else "—"
+        facts = f"{sum(r.facts_found)}/{len(r.facts_found)}" if r.facts_found else "—"
+        lines.append(
+            f"| {follows}→{r.item.id} | {cell(earlier, 60)} | {cell(r.item.question, 40)} | {cell(r.run.resolved, 60)} "
+            f"| {fmt(r.first_rank)} | {facts} | {'yes' if followup_passes(r) else 'no'} |"
+        )
+    return lines
+
+
 def write_markdown(
     folder: Path,
     title: str,
@@ -167,6 +195,7 @@ def write_markdown(
             f"| {r.item.id} | {r.item.split} | {cell(r.item.question, 70)} | {fmt(r.first_rank)} | {facts} | "
             f"{fmt(r.abstained)}{'' if r.item.answerable else ' (should)'} |"
         )
+    lines += followup_section(project)
     lines += ["", "## Failures", ""]
     bad = failures(project)
     if not bad:

@@ -81,6 +81,11 @@ def score(item: EvalItem, run: Run, ks: Sequence[int], sources: dict[str, str]) 
     return result
 
 
+def followup_passes(r: QuestionResult) -> bool:
+    """A follow-up passes when its evidence ranks first and its answer holds every fact."""
+    return r.first_rank == 1 and not r.abstained and all(r.facts_found or [False])
+
+
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
@@ -103,6 +108,7 @@ def summarise(results: Sequence[QuestionResult], ks: Sequence[int]) -> dict[str,
     unanswerable = [r for r in answered if not r.item.answerable]
     abstained = [r for r in answered if r.abstained]
     citations = [ok for r in answerable if not r.abstained for ok in r.supported]
+    followups = [r for r in answerable if r.item.follows and r.item.evidence]
     summary.update(
         {
             "fact_recall": mean([float(all(r.facts_found)) for r in with_facts]),
@@ -114,6 +120,8 @@ def summarise(results: Sequence[QuestionResult], ks: Sequence[int]) -> dict[str,
             ),
             "abstain_recall": mean([float(bool(r.abstained)) for r in unanswerable]) if unanswerable else None,
             "false_abstention": mean([float(bool(r.abstained)) for r in answerable]) if answerable else None,
+            # Share of follow-ups (questions with `follows`) that land on their evidence with every fact.
+            "followup_pass": mean([float(followup_passes(r)) for r in followups]) if followups else None,
             "answer_ms_p50": m.median([r.run.answer_ms for r in answered]),
             "answer_ms_p95": m.percentile([r.run.answer_ms for r in answered], 0.95),
         }

@@ -28,6 +28,9 @@ from rag.timing import record_outcome, stage
 
 # How often a serving process looks for a newer index version written by `rag ingest`.
 VERSION_CHECK_SECONDS = 2.0
+# How many of the earlier turn's chunks a follow-up looks through for one to take the counterpart of:
+# as many as an answer can cite.
+EARLIER_CANDIDATES = 3
 # Control characters (tab and line breaks aside) have no place in a question; in the query log they could
 # rewrite a terminal that prints it (ANSI escapes) or cut a C string short (NUL).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
@@ -193,14 +196,21 @@ class QAService:
         self, question: str, resolved: str, history: Sequence[str], source: str | None = None
     ) -> str | None:
         """For a follow-up that swaps one alternative for another ("and for juniors?"), the chunk id
-        that stands where the earlier turn's best chunk stood, under the new alternative."""
+        that stands where the earlier turn's best chunk stood, under the new alternative. The earlier
+        turn's first few chunks are tried in order: its best may be a summary that stands under no
+        alternative ("Real examples from … startups") while the next is the section it was about
+        ("Startup Environment"), whose sibling ("Remote/Hybrid Work") the follow-up asks for."""
         if not history or resolved == question or not self.retrieval_config.counterparts:
             return None
-        earlier, parts = self.retrieve_parts(history[-1], 1, source)
-        if parts > 1 or not earlier:
+        earlier, parts = self.retrieve_parts(history[-1], EARLIER_CANDIDATES, source)
+        if parts > 1:
             return None
-        found = self.index().retriever.counterparts.find(earlier[0].chunk, question)
-        return found.chunk_id if found else None
+        counterparts = self.index().retriever.counterparts
+        for candidate in earlier:
+            found = counterparts.find(candidate.chunk, question)
+            if found is not None:
+                return found.chunk_id
+        return None
 
     def ask(
         self, question: str, top_k: int | None = None, history: Sequence[str] = (), source: str | None = None

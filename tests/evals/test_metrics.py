@@ -8,7 +8,11 @@ import pytest
 
 from evals import metrics as m
 from evals.calibrate import calibrate
-from evals.dataset import DatasetError, load_dataset
+from evals.dataset import DatasetError, EvalItem, load_dataset
+from evals.report import followup_section
+from evals.runner import QuestionResult, summarise
+from evals.systems import Run
+from rag.models import Answer
 
 CHUNKS = ["nothing here", "Seattle $160,000 - $220,000 High", "Austin $135,000 - $185,000", "more noise"]
 
@@ -100,3 +104,20 @@ def test_bad_dataset_lines_name_their_line(tmp_path) -> None:  # type: ignore[no
     path.write_text('{"id": "a", "question": "ok", "evidence_mode": "some"}\n', encoding="utf-8")
     with pytest.raises(DatasetError, match="evidence_mode"):
         load_dataset(path)
+
+
+def test_a_follow_up_passes_only_at_rank_one_with_every_fact() -> None:
+    def result(item: EvalItem, rank: int | None, facts: list[bool]) -> QuestionResult:
+        retrieval = {f"{name}@1": float(rank == 1) for name in ("hit", "recall", "precision", "mrr", "ndcg")}
+        run = Run(item.question, [], 1.0, Answer(item.id, item.question, "quoted [1]", True, [], []))
+        return QuestionResult(item, run, retrieval, rank, {1: 0}, facts, True, [], False)
+
+    earlier = EvalItem("e", "What do they earn in Austin?", ("Austin",), facts=("$1",))
+    landed = EvalItem("f", "And in Seattle?", ("Seattle",), facts=("$2",), follows="e")
+    missed = EvalItem("g", "And in Denver?", ("Denver",), facts=("$3",), follows="e")
+    results = [result(earlier, 1, [True]), result(landed, 1, [True]), result(missed, 1, [False])]
+    assert summarise(results, [1])["followup_pass"] == 0.5
+    section = "\n".join(followup_section(results))
+    assert "1 of 2 pass" in section
+    assert "| e→f | What do they earn in Austin? | And in Seattle?" in section
+    assert summarise(results[:1], [1])["followup_pass"] is None

@@ -80,18 +80,32 @@ def test_follow_ups_on_the_real_guide_lead_with_the_counterpart(
     assert service.retrieve(followup, 3, history=[earlier])[0].chunk.text.startswith(quote)
 
 
+def test_the_counterpart_of_a_runner_up_when_the_best_chunk_stands_under_no_alternative(service: QAService) -> None:
+    earlier = "Our company is an early-stage startup; what should the job ad stress?"
+    ranked = [r.chunk for r in service.retrieve(earlier, 3)]
+    # The summary bullet "Real examples from … startups" leads; the startup section only follows it.
+    assert not service.index().retriever.counterparts.groups_of(ranked[0])
+    assert [c.section[-1] for c in ranked].index("Startup Environment") > 0
+    answer = service.ask("what about a remote position?", None, [earlier])
+    assert answer.citations[0].section.endswith("Context Variations > Remote/Hybrid Work")
+    assert "home office setup" in answer.answer
+
+
 def test_a_full_question_is_not_pinned_to_the_earlier_turn(service: QAService) -> None:
     earlier = "What are the red flags for a senior AI engineer candidate?"
     question = "What is the salary range in Seattle?"
     assert service.followup_target(question, service.resolve(question, [earlier]), [earlier]) is None
 
 
-
 def test_a_chain_of_follow_ups_walks_the_levels(service: QAService) -> None:
     """Each turn is resolved against the ones before it, as a conversation's stored turns are."""
     history: list[str] = []
     landed = []
-    for question in ("What are the red flags for a senior AI engineer candidate?", "and for juniors?", "and mid-level?"):
+    for question in (
+        "What are the red flags for a senior AI engineer candidate?",
+        "and for juniors?",
+        "and mid-level?",
+    ):
         answer = service.ask(question, None, history)
         history.append(answer.resolved_question)
         landed.append((answer.citations[0].section.split(" > ")[-1], answer.citations[0].quote[:10]))

@@ -28,6 +28,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "dense query in the asker's words (not the guide's)": ({"guide_words": False}, {}),
     "follow-ups without counterparts": ({"counterparts": False}, {}),
     "no counterpart for a named alternative": ({"named_alternatives": False}, {}),
+    "previews ranked as any section (no step-down)": ({"preview_weight": 1.0}, {}),
     "no heading/context words in BM25": ({"section_weight": 0.0}, {}),
     "dense only": ({"bm25_weight": 0.0}, {}),
     "reciprocal-rank fusion instead of linear": ({"fusion": "rrf", "bm25_weight": 1.0}, {}),

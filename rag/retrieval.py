@@ -29,6 +29,7 @@ from rag.lexicon import (
 )
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
+from rag.preview import about_the_document
 from rag.text import content_terms
 from rag.timing import stage
 
@@ -60,6 +61,9 @@ class RetrievalConfig:
     named_alternatives: bool = True
     split_parts: bool = True  # several-part questions are retrieved part by part
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
+    # The fused score of a chunk in a section about the document itself (a preview, a table of
+    # contents: rag/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9).
+    preview_weight: float = 0.7
     k1: float = 1.2
     b: float = 0.75
 
@@ -142,6 +146,8 @@ class HybridRetriever(BaseRetriever):
         self.embed_model = embed_model
         self.top_k = top_k
         self.bm25 = BM25Index(chunks, self.config)
+        previews = {path: about_the_document(path) for path in dict.fromkeys(c.section for c in chunks)}
+        self.previews = frozenset(i for i, c in enumerate(chunks) if previews[c.section])
         self.common = (
             common_terms([c.text for c in chunks], self.config.common_share)
             if self.config.strip_common
@@ -275,6 +281,8 @@ class HybridRetriever(BaseRetriever):
         lexical = self.bm25_ranking(question, depth, source)
         cosine = dict(dense)
         fused = self.fuse(dense, lexical)
+        for i in self.previews.intersection(fused):  # a step down, whatever the sign of the score
+            fused[i] -= (1.0 - self.config.preview_weight) * abs(fused[i])
         if first is None and fused and self.config.named_alternatives:
             best_found = self.chunks[max(fused, key=lambda i: fused[i])]
             counterpart = self.counterparts.find(best_found, question)

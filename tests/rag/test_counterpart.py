@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.counterpart import Counterparts, role_label
 from rag.models import Chunk
+from rag.retrieval import RetrievalConfig
 from rag.service import QAService
+from rag.settings import Settings
 
 
 def chunk(n: int, section: tuple[str, ...], text: str, kind: str = "paragraph", context: str = "") -> Chunk:
@@ -80,10 +83,14 @@ def test_follow_ups_on_the_real_guide_lead_with_the_counterpart(
     assert service.retrieve(followup, 3, history=[earlier])[0].chunk.text.startswith(quote)
 
 
-def test_the_counterpart_of_a_runner_up_when_the_best_chunk_stands_under_no_alternative(service: QAService) -> None:
+def test_the_counterpart_of_a_runner_up_when_the_best_chunk_stands_under_no_alternative(
+    built_settings: Settings, embed_model: BaseEmbedding
+) -> None:
+    # With previews ranked as any section, the preview bullet "Real examples from … startups" leads
+    # and the startup section only follows it.
+    service = QAService(built_settings, embed_model=embed_model, retrieval_config=RetrievalConfig(preview_weight=1.0))
     earlier = "Our company is an early-stage startup; what should the job ad stress?"
     ranked = [r.chunk for r in service.retrieve(earlier, 3)]
-    # The summary bullet "Real examples from … startups" leads; the startup section only follows it.
     assert not service.index().retriever.counterparts.groups_of(ranked[0])
     assert [c.section[-1] for c in ranked].index("Startup Environment") > 0
     answer = service.ask("what about a remote position?", None, [earlier])

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from rag.counterpart import role_label
 from rag.models import Answer, Chunk, Citation, RetrievedChunk
 from rag.sentences import split_sentences
 from rag.text import content_terms
@@ -161,9 +162,14 @@ class ExtractiveAnswerer:
 
 
 def lead_in(chunk: Chunk) -> str:
-    """Bullets and table rows read as answers only with the heading they sit under."""
+    """Bullets and table rows read as answers only with the heading they sit under, and the heading
+    above it when the list is a sub-section ("Core AI Engineering Skills" recurs under every level:
+    "Senior Level (6+ years) › Core AI Engineering Skills: …"). A labelled paragraph ("Red Flags: …")
+    is one of a set of siblings, so it names the heading that tells them apart."""
     if chunk.kind in ("bullet", "table_row") and chunk.section:
-        return f"{chunk.section[-1]}: "
+        return " › ".join(chunk.section[-2:] if len(chunk.section) >= 3 else chunk.section[-1:]) + ": "
+    if chunk.kind == "paragraph" and len(chunk.section) >= 2 and role_label(chunk):
+        return f"{chunk.section[-1]} › "
     return ""
 
 

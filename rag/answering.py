@@ -24,8 +24,9 @@ DEFAULT_THRESHOLD = 0.35
 @dataclass(frozen=True)
 class AnswerConfig:
     max_citations: int = 3
-    # A further chunk joins the answer when it is nearly as good as the best one ...
-    follow_ratio: float = 0.95
+    # A further chunk joins the answer when it is nearly as good as the best one (on the tune split,
+    # 0.97 cites fewer passages off the evidence than 0.95 and loses no fact; 0.98 loses facts) ...
+    follow_ratio: float = 0.97
     # ... or, a little less good, when it is a sibling of the best one (another bullet of the same list).
     sibling_ratio: float = 0.9
     # Short units are quoted whole; longer ones are cut to their best sentence.

@@ -20,6 +20,16 @@ from rag.text import content_terms
 
 DEFAULT_THRESHOLD = 0.35
 
+# A question that asks for a figure: how many, what share, how long, how much (money or time: "how
+# much do they earn", not "how much data engineering background").
+ASKS_FOR_A_FIGURE = re.compile(
+    r"\b(?:how\s+many|how\s+long|how\s+often|how\s+big|what\s+(?:percentage|percent|share|proportion|ratio)"
+    r"|how\s+much(?=\s+(?:do|does|did|should|would|will|can|could|is|are|was|were|money|time|extra|more|less"
+    r"|pay|salary|of\s+a)\b))",
+    re.IGNORECASE,
+)
+FIGURE = re.compile(r"\d")
+
 
 @dataclass(frozen=True)
 class AnswerConfig:
@@ -31,6 +41,8 @@ class AnswerConfig:
     sibling_ratio: float = 0.9
     # Short units are quoted whole; longer ones are cut to their best sentence.
     whole_unit_words: int = 60
+    # A question for a figure ("how many …?") whose answer quotes none abstains.
+    figures_or_nothing: bool = True
 
 
 def load_threshold(path: Path, override: float | None = None) -> float:
@@ -120,7 +132,18 @@ class ExtractiveAnswerer:
                 )
             )
             lines.append(f"{lead_in(chunk)}{quote.text} [{n}]")
+        if self.config.figures_or_nothing and self.asks_for_a_figure_in_vain(question, lines):
+            # "How many interview rounds?" answered by a passage about interviews with no number in it
+            # is not an answer: the guide gives no figure for it.
+            return abstention(query_id, question, retrieved)
         return Answer(query_id, question, "\n".join(lines), True, citations, list(retrieved))
+
+    @staticmethod
+    def asks_for_a_figure_in_vain(question: str, lines: Sequence[str]) -> bool:
+        """The question asks for a figure and no answer line (its `[n]` aside) holds one."""
+        return bool(ASKS_FOR_A_FIGURE.search(question)) and not any(
+            FIGURE.search(line.rsplit(" [", 1)[0]) for line in lines
+        )
 
     def choose_chunks(self, retrieved: Sequence[RetrievedChunk], parts: int = 1) -> list[RetrievedChunk]:
         """The best chunk of each part (a several-part ranking starts with them), then close runners-up."""

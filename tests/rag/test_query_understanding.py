@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answering import ASKS_FOR_A_FIGURE
 from rag.coverage import unknown_names
 from rag.followup import is_elliptical
 from rag.parts import split_parts
@@ -74,3 +75,27 @@ def test_names_the_guide_never_mentions_make_it_abstain(service: QAService) -> N
     assert unknown_names("Miami is nice. What do AI engineers earn?", vocabulary) == []  # sentence start
     answer = service.ask("What does an AI engineer earn in Miami?")
     assert not answer.answerable and not answer.citations and "does not cover" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("How many interview rounds should we run?", True),
+        ("What percentage of offers include equity?", True),
+        ("How much do AI engineers earn in Boston?", True),
+        ("How long does it take to fill a senior role?", True),
+        ("How much data engineering background should applicants have?", False),
+        ("What are the red flags for a senior hire?", False),
+    ],
+)
+def test_questions_that_ask_for_a_figure(question: str, asks: bool) -> None:
+    assert bool(ASKS_FOR_A_FIGURE.search(question)) is asks
+
+
+def test_a_question_for_a_figure_the_guide_does_not_give_abstains(service: QAService) -> None:
+    # The guide has interview questions, but no number of interview rounds.
+    answer = service.ask("How many interview rounds should the loop for an AI engineer have?")
+    assert not answer.answerable and not answer.citations
+    # Where the guide has the figure, it is quoted.
+    answer = service.ask("How many years of experience does the job template ask for?")
+    assert answer.answerable and any(ch.isdigit() for c in answer.citations for ch in c.quote)

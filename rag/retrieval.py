@@ -30,6 +30,7 @@ from rag.lexicon import (
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
 from rag.preview import about_the_document
+from rag.superlative import direction, extreme_row
 from rag.text import content_terms
 from rag.timing import stage
 
@@ -60,6 +61,9 @@ class RetrievalConfig:
     # that stands under another alternative gives way to its counterpart under the named one.
     named_alternatives: bool = True
     split_parts: bool = True  # several-part questions are retrieved part by part
+    # "Which metro pays the most?": when the best chunk is a table row, the row at the extreme of the
+    # figure the question compares is ranked first (rag/superlative.py).
+    superlatives: bool = True
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
     # The fused score of a chunk in a section about the document itself (a preview, a table of
     # contents: rag/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9).
@@ -197,6 +201,19 @@ class HybridRetriever(BaseRetriever):
                 ranking.append((index, 1.0 + math.log(max(similarity, 1e-12))))
         return ranking
 
+    def extreme_row_id(self, question: str, best: Chunk) -> str | None:
+        """For a superlative question whose best chunk is a table row, the id of the row its table
+        holds at the extreme ("pays the most": the highest salary)."""
+        if best.kind != "table_row" or not direction(question):
+            return None
+        table = [
+            c
+            for c in self.counterparts.at.get((best.source, best.section, "table_row"), [])
+            if c.context == best.context
+        ]
+        row = extreme_row(question, table)
+        return row.chunk_id if row else None
+
     def query_terms(self, question: str) -> dict[str, float]:
         """BM25 query terms and weights: the question's own, and the other phrases of every domain
         synonym group it touches — at reduced weight, or at full weight when the question's phrase
@@ -287,6 +304,8 @@ class HybridRetriever(BaseRetriever):
             best_found = self.chunks[max(fused, key=lambda i: fused[i])]
             counterpart = self.counterparts.find(best_found, question)
             first = counterpart.chunk_id if counterpart else None
+        if first is None and fused and self.config.superlatives:
+            first = self.extreme_row_id(question, self.chunks[max(fused, key=lambda i: fused[i])])
         pinned = self.by_id.get(first) if first else None
         if pinned is not None and (source is None or self.chunks[pinned].source == source):
             best = max(fused.values(), default=0.0)

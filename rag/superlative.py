@@ -1,0 +1,68 @@
+"""Superlatives over a table: "Which metro pays AI engineers the most?", "the highest cost-of-living
+factor?", "the cheapest city?". No single row's words answer these; the answer is the row whose figure
+is the largest (or smallest) among its table's rows. When the best chunk for such a question is a table
+row, its table is read as numbers and the extreme row is ranked first.
+
+Which figure counts comes from the question: a question about pay compares the dollar amounts (a range
+by its midpoint), one about a factor or multiplier compares the "1.8x" figures, one about a share the
+percentages; a question that names none compares the first kind the table's rows carry."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.models import Chunk
+
+MOST = re.compile(
+    r"\b(?:most|highest|top|best[- ]paying|top[- ]paying|largest|biggest|greatest|maximum)\b", re.IGNORECASE
+)
+LEAST = re.compile(r"\b(?:least|lowest|cheapest|smallest|fewest|minimum|worst[- ]paying)\b", re.IGNORECASE)
+
+MONEY = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)\s*([kKmM]\b)?")
+TIMES = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?x\b")
+PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?%")
+
+# The words that ask for each kind of figure, in the order a question naming none falls back on.
+KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (MONEY, re.compile(r"\b(?:pay|pays|paid|paying|salar\w*|earn\w*|compensation|comp|wages?|money|make)\b", re.I)),
+    (PERCENT, re.compile(r"\b(?:percent\w*|share|proportion)\b|%", re.I)),
+    (TIMES, re.compile(r"\b(?:factor|multiplier|cost[- ]of[- ]living|times)\b", re.I)),
+)
+
+
+def direction(question: str) -> int:
+    """+1 for "the most", -1 for "the least", 0 for neither (or both)."""
+    most, least = bool(MOST.search(question)), bool(LEAST.search(question))
+    return 0 if most == least else (1 if most else -1)
+
+
+def figures(text: str, kind: re.Pattern[str]) -> list[float]:
+    values = []
+    for found in kind.finditer(text):
+        value = float(found.group(1).replace(",", ""))
+        if kind is MONEY and found.group(2):
+            value *= 1_000 if found.group(2).lower() == "k" else 1_000_000
+        values.append(value)
+    return values
+
+
+def extreme_row(question: str, rows: Sequence[Chunk]) -> Chunk | None:
+    """The row of `rows` (one table) that a superlative question asks for, if it is one and the rows
+    carry the figure it compares; None when no row stands alone at the extreme."""
+    sign = direction(question)
+    if not sign:
+        return None
+    present = [(kind, words) for kind, words in KINDS if sum(bool(figures(r.text, kind)) for r in rows) >= 2]
+    named = [kind for kind, words in present if words.search(question)]
+    kinds = named or [kind for kind, _ in present]
+    if not kinds:
+        return None
+    valued = []
+    for row in rows:
+        values = figures(row.text, kinds[0])
+        if values:
+            valued.append((sign * sum(values) / len(values), row))
+    best = max(value for value, _ in valued)
+    at_best = [row for value, row in valued if value == best]
+    return at_best[0] if len(at_best) == 1 else None

@@ -28,7 +28,12 @@ ASKS_FOR_A_FIGURE = re.compile(
     r"|pay|salary|of\s+a)\b))",
     re.IGNORECASE,
 )
-FIGURE = re.compile(r"\d")
+# A figure in digits or in words ("four interviewers", "twice a year").
+FIGURE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
+    r"|hundred|thousand|million|dozen|half|once|twice|single|double|triple)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)

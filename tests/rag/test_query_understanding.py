@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering import ASKS_FOR_A_FIGURE
+from rag.answering import ASKS_FOR_A_FIGURE, ExtractiveAnswerer
 from rag.coverage import unknown_names
 from rag.followup import is_elliptical
 from rag.parts import split_parts
@@ -90,6 +90,11 @@ def test_names_the_guide_never_mentions_make_it_abstain(service: QAService) -> N
 )
 def test_questions_that_ask_for_a_figure(question: str, asks: bool) -> None:
     assert bool(ASKS_FOR_A_FIGURE.search(question)) is asks
+
+
+def test_a_figure_in_words_counts() -> None:
+    assert not ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Each meets four of them [1]"])
+    assert ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Interviews matter [1]"])
 
 
 def test_a_question_for_a_figure_the_guide_does_not_give_abstains(service: QAService) -> None:

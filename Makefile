@@ -38,6 +38,7 @@ test: $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check rag api evals tests
+	$(BIN)/ruff format --check rag api evals tests
 	$(BIN)/mypy
 
 eval: $(TEST_STAMP)

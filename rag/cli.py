@@ -34,7 +34,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
     report = ingest(
         settings,
-        lambda: load_embed_model(settings.embed_model, settings.torch_threads),  # loaded only if something must be embedded
+        lambda: load_embed_model(
+            settings.embed_model, settings.torch_threads
+        ),  # loaded only if something must be embedded
         corpus_dir=corpus,
         rebuild=args.rebuild,
         show_progress=sys.stderr.isatty(),

@@ -34,7 +34,8 @@ class PostingLoopBM25:
     def __init__(self, index: BM25Index) -> None:
         self.idf = index.idf
         self.postings = {
-            term: list(zip(docs.tolist(), parts.tolist(), strict=True)) for term, (docs, parts) in index.postings.items()
+            term: list(zip(docs.tolist(), parts.tolist(), strict=True))
+            for term, (docs, parts) in index.postings.items()
         }
 
     def ranking(self, weighted_terms: dict[str, float], depth: int) -> list[tuple[int, float]]:
@@ -109,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     body = [
         f"{len(questions)} golden-set questions, each ranked {args.rounds} times by each scorer, interleaved, at "
-        "the service's depth (30). \"arrays\" is the shipped `BM25Index` (a posting list is a pair of NumPy arrays: "
+        'the service\'s depth (30). "arrays" is the shipped `BM25Index` (a posting list is a pair of NumPy arrays: '
         'one vector operation per query term, a partial sort); "loop" is the scorer it replaced (a Python step per '
-        "posting, a dict, a full sort), rebuilt here from the same postings. \"same scores\": questions whose "
+        'posting, a dict, a full sort), rebuilt here from the same postings. "same scores": questions whose '
         "ranked scores agree to 9 decimals. Both times include making the question's weighted terms.",
         "",
         "| corpus | chunks | index build s | arrays p50 ms | loop p50 ms | arrays p95 ms | loop p95 ms | loop ÷ arrays (p50) | same scores |",
@@ -122,7 +123,14 @@ def main(argv: list[str] | None = None) -> int:
             for name, r in rows.items()
         ),
     ]
-    write_report("bm25", f"BM25 at {args.documents:,} documents: arrays against a loop", machine, body, {"rows": rows}, args.report)
+    write_report(
+        "bm25",
+        f"BM25 at {args.documents:,} documents: arrays against a loop",
+        machine,
+        body,
+        {"rows": rows},
+        args.report,
+    )
     return 0
 
 

@@ -34,9 +34,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
     report = ingest(
         settings,
-        lambda: load_embed_model(
-            settings.embed_model, settings.torch_threads
-        ),  # loaded only if something must be embedded
+        # The model is loaded only if something must be embedded.
+        lambda: load_embed_model(settings.embed_model, settings.torch_threads),
         corpus_dir=corpus,
         rebuild=args.rebuild,
         show_progress=sys.stderr.isatty(),

@@ -66,7 +66,8 @@ class RetrievalConfig:
     superlatives: bool = True
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
     # The fused score of a chunk in a section about the document itself (a preview, a table of
-    # contents: rag/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9).
+    # contents: rag/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9;
+    # 0.0 drops them, and a question about the guide itself could no longer find its preview).
     preview_weight: float = 0.7
     k1: float = 1.2
     b: float = 0.75

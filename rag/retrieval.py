@@ -30,6 +30,7 @@ from rag.lexicon import (
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
 from rag.preview import about_the_document
+from rag.set_aside import without_set_aside
 from rag.superlative import direction, extreme_row
 from rag.text import content_terms
 from rag.timing import stage
@@ -64,6 +65,7 @@ class RetrievalConfig:
     # "Which metro pays the most?": when the best chunk is a table row, the row at the extreme of the
     # figure the question compares is ranked first (rag/superlative.py).
     superlatives: bool = True
+    set_asides: bool = True  # "Besides location, …": the set-aside phrase is not searched for
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
     # The fused score of a chunk in a section about the document itself (a preview, a table of
     # contents: rag/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9;
@@ -272,6 +274,8 @@ class HybridRetriever(BaseRetriever):
         """Retrieve each part of a several-part question on its own and interleave the rankings, so the
         best chunk of every part comes first; returns the ranking and the number of parts. `first`
         (a chunk id) is put first in a one-part ranking."""
+        if self.config.set_asides:
+            question = without_set_aside(question)
         parts = split_parts(question, self.members, self.synonyms) if self.config.split_parts else [question]
         if len(parts) == 1:
             return self.search(question, top_k, source, first), 1

@@ -1,0 +1,28 @@
+"""What the asker sets aside ("besides location, …") is not searched for."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.service import QAService
+from rag.set_aside import without_set_aside
+
+
+@pytest.mark.parametrize(
+    ("question", "searched"),
+    [
+        ("Besides location, what moves pay?", "what moves pay?"),
+        ("What else matters other than salary?", "What else matters ?"),
+        ("Apart from Python; which languages count?", "which languages count?"),
+        ("What are the red flags for seniors?", "What are the red flags for seniors?"),
+        ("Besides salary?", "Besides salary?"),  # nothing would be left
+    ],
+)
+def test_the_set_aside_phrase_is_dropped(question: str, searched: str) -> None:
+    assert without_set_aside(question) == searched
+
+
+def test_a_set_aside_topic_does_not_lead_the_ranking(service: QAService) -> None:
+    question = "Other than the city, what drives an AI engineer's salary higher or lower?"
+    top = service.retrieve(question, 3)
+    assert top[0].chunk.text.startswith("Compensation Factors:")

@@ -84,6 +84,14 @@ class Counterparts:
             return chunk.section[len(parents)]
         return None
 
+    def terms(self, text: str) -> list[list[str]]:
+        """The terms of each word of `text` that may name an alternative."""
+        return [candidates for _, candidates in word_terms(text, self.synonyms)]
+
+    def named_in(self, terms: list[list[str]], group: int) -> set[str]:
+        """The members of `group` that words with these `terms` name."""
+        return {member for candidates in terms for term in candidates for member in self.names[group].get(term, ())}
+
     def find(self, earlier: Chunk, text: str) -> Chunk | None:
         """The counterpart of `earlier` under the alternative `text` (a follow-up, or a question whose
         best chunk is `earlier`) names instead: when exactly one group has one member named that is not
@@ -91,11 +99,8 @@ class Counterparts:
         held = self.groups_of(earlier)
         if not held:
             return None
-        named: dict[int, set[str]] = defaultdict(set)
-        for _, candidates in word_terms(text, self.synonyms):
-            for group in held:
-                for term in candidates:
-                    named[group].update(self.names[group].get(term, ()))
+        terms = self.terms(text)
+        named = {group: self.named_in(terms, group) for group in held}
         # A group counts when the text names one member of it, and not the one `earlier` stands under.
         swaps = [
             (group, next(iter(members)))

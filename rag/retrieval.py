@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,8 +31,8 @@ from rag.lexicon import (
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
 from rag.preview import about_the_document
-from rag.set_aside import without_set_aside
-from rag.superlative import direction, extreme_row
+from rag.set_aside import set_aside_phrases, without_set_aside
+from rag.superlative import direction, extreme_row, without_kind_asked_for
 from rag.text import content_terms
 from rag.timing import stage
 
@@ -180,7 +181,7 @@ class HybridRetriever(BaseRetriever):
                 ),
                 score=r.score,
             )
-            for r in self.search(query_bundle.query_str, self.top_k)
+            for r in self.search_parts(query_bundle.query_str, self.top_k)[0]
         ]
 
     # -- the project's interface ---------------------------------------------------------------
@@ -204,9 +205,11 @@ class HybridRetriever(BaseRetriever):
                 ranking.append((index, 1.0 + math.log(max(similarity, 1e-12))))
         return ranking
 
-    def extreme_row_id(self, question: str, best: Chunk) -> str | None:
+    def extreme_row_id(self, question: str, best: Chunk, set_aside: Sequence[str] = ()) -> str | None:
         """For a superlative question whose best chunk is a table row, the id of the row its table
-        holds at the extreme ("pays the most": the highest salary)."""
+        holds at the extreme ("pays the most": the highest salary). Rows the question names are the
+        only candidates (one named row is simply the answer, not a superlative over the table); rows
+        named in what it sets aside ("besides San Francisco") are none."""
         if best.kind != "table_row" or not direction(question):
             return None
         table = [
@@ -214,6 +217,19 @@ class HybridRetriever(BaseRetriever):
             for c in self.counterparts.at.get((best.source, best.section, "table_row"), [])
             if c.context == best.context
         ]
+        keys = self.counterparts.keys
+        group = next((g for g in self.counterparts.groups_of(best) if keys[g][0] == "table"), None)
+        if group is not None:
+            named = self.counterparts.named_in(self.counterparts.terms(without_kind_asked_for(question)), group)
+            if len(named) == 1:
+                return None
+            aside = self.counterparts.named_in(self.counterparts.terms(" ".join(set_aside)), group)
+            table = [
+                c
+                for c in table
+                if (not named or self.counterparts.place(c, group) in named)
+                and self.counterparts.place(c, group) not in aside
+            ]
         row = extreme_row(question, table)
         return row.chunk_id if row else None
 
@@ -274,11 +290,19 @@ class HybridRetriever(BaseRetriever):
         """Retrieve each part of a several-part question on its own and interleave the rankings, so the
         best chunk of every part comes first; returns the ranking and the number of parts. `first`
         (a chunk id) is put first in a one-part ranking."""
+        asked = question
         if self.config.set_asides:
             question = without_set_aside(question)
         parts = split_parts(question, self.members, self.synonyms) if self.config.split_parts else [question]
         if len(parts) == 1:
-            return self.search(question, top_k, source, first), 1
+            ranking = self.search(question, top_k, source, first)
+            if first is None and ranking and self.config.superlatives:
+                # Once per question, not per part: "Austin or Denver: which pays most?" is answered
+                # from both rows, not from the best-paid row of the whole table.
+                extreme = self.extreme_row_id(question, ranking[0].chunk, set_aside_phrases(asked))
+                if extreme is not None and extreme != ranking[0].chunk.chunk_id:
+                    ranking = self.search(question, top_k, source, extreme)
+            return ranking, 1
         rankings = [self.search(part, top_k, source) for part in parts]
         merged: list[RetrievedChunk] = []
         seen: set[str] = set()
@@ -309,8 +333,6 @@ class HybridRetriever(BaseRetriever):
             best_found = self.chunks[max(fused, key=lambda i: fused[i])]
             counterpart = self.counterparts.find(best_found, question)
             first = counterpart.chunk_id if counterpart else None
-        if first is None and fused and self.config.superlatives:
-            first = self.extreme_row_id(question, self.chunks[max(fused, key=lambda i: fused[i])])
         pinned = self.by_id.get(first) if first else None
         if pinned is not None and (source is None or self.chunks[pinned].source == source):
             best = max(fused.values(), default=0.0)

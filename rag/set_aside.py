@@ -14,6 +14,11 @@ SET_ASIDE = re.compile(
 )
 
 
+def set_aside_phrases(question: str) -> list[str]:
+    """The phrases `question` sets aside ("besides San Francisco,")."""
+    return [found.group(0) for found in SET_ASIDE.finditer(question)]
+
+
 def without_set_aside(question: str) -> str:
     """`question` without the phrases it sets aside; the question itself if nothing else would be left."""
     rest = " ".join(SET_ASIDE.sub(" ", question).split())

@@ -31,6 +31,15 @@ KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 )
 
 
+# "Which city …", "what metro …": the word after the interrogative names the kind asked for, not a row
+# ("city" is a word of "New York City").
+KIND_ASKED_FOR = re.compile(r"\b(?:which|what)\s+[\w-]+", re.IGNORECASE)
+
+
+def without_kind_asked_for(question: str) -> str:
+    return KIND_ASKED_FOR.sub(" ", question)
+
+
 def direction(question: str) -> int:
     """+1 for "the most", -1 for "the least", 0 for neither (or both)."""
     most, least = bool(MOST.search(question)), bool(LEAST.search(question))

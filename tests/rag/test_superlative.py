@@ -53,3 +53,20 @@ def test_the_best_paying_metro_of_the_guide(service: QAService) -> None:
     metros = [c for c in service.index().retriever.chunks if "Cost of Living" in c.context]
     assert len(metros) == 8
     assert extreme_row("Which metro has the lowest cost-of-living factor?", metros) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("What's the top salary for an AI engineer in Seattle?", "Seattle"),  # one named row is the answer
+        ("Besides San Francisco, which metro pays the most?", "Seattle"),  # the set-aside row is not a candidate
+        ("Which city has the lowest pay for AI engineers?", "Denver"),  # "city" asks for a kind, names no row
+    ],
+)
+def test_named_and_set_aside_rows(service: QAService, question: str, first: str) -> None:
+    assert service.retrieve(question, 3)[0].chunk.text.startswith(first)
+
+
+def test_a_comparison_of_two_rows_is_not_a_superlative_over_the_table(service: QAService) -> None:
+    ranked = [r.chunk.text.split()[0] for r in service.retrieve("Which pays the most, Austin or Denver?", 2)]
+    assert sorted(ranked) == ["Austin", "Denver"]

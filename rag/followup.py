@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from rag.lexicon import SynonymGroup, canonical_phrases, canonical_terms
 from rag.models import Chunk
+from rag.superlative import direction
 from rag.text import content_terms, raw_words, stem
 
 CONNECTIVE = re.compile(
@@ -110,9 +111,13 @@ def resolve_followup(
     tail_terms = content_terms(tail)
     tail_terms += canonical_terms(tail_terms, synonyms)
     replaced = {slots[t] for t in tail_terms if slots and t in slots}
+    # "and the least?" after "which metro pays the most?": the new extreme replaces the old one.
+    new_extreme = direction(tail) != 0
     kept: list[str] = []
     # Words as written ("entry-level", "What's"), each dropped whole when it names a replaced value.
     for word in WORD_SPAN.findall(previous.rstrip("?").strip()):
+        if new_extreme and direction(word) != 0:
+            continue
         terms = [stem(w) for w in raw_words(word)]
         word_slots = {slots[t] for t in [*terms, *canonical_terms(terms, synonyms)] if slots and t in slots}
         if word_slots & replaced:

@@ -70,3 +70,9 @@ def test_named_and_set_aside_rows(service: QAService, question: str, first: str)
 def test_a_comparison_of_two_rows_is_not_a_superlative_over_the_table(service: QAService) -> None:
     ranked = [r.chunk.text.split()[0] for r in service.retrieve("Which pays the most, Austin or Denver?", 2)]
     assert sorted(ranked) == ["Austin", "Denver"]
+
+
+def test_a_follow_up_swaps_the_extreme(service: QAService) -> None:
+    earlier = "Which metro pays AI engineers the most?"
+    assert service.resolve("and the least?", [earlier]) == "Which metro pays AI engineers the least"
+    assert service.ask("and the least?", None, [earlier]).citations[0].quote.startswith("Denver")

@@ -73,6 +73,12 @@ class Counterparts:
                 held[number] = row_label(chunk)
         return held
 
+    def table(self, row: Chunk) -> tuple[int | None, list[Chunk]]:
+        """The group of the table `row` stands in (None when its rows are not alternatives) and the
+        table's rows."""
+        rows = [c for c in self.at.get((row.source, row.section, "table_row"), []) if c.context == row.context]
+        return self.number_of.get(("table", row.source, row.section_path, row.context)), rows
+
     def place(self, chunk: Chunk, group: int) -> str | None:
         """The member of `group` that `chunk` sits under, if any."""
         key = self.keys[group]
@@ -112,8 +118,7 @@ class Counterparts:
         group, member = swaps[0]
         key = self.keys[group]
         if key[0] == "table":
-            table = self.at.get((earlier.source, earlier.section, "table_row"), [])
-            rows = [c for c in table if self.place(c, group) == member]
+            rows = [c for c in self.table(earlier)[1] if self.place(c, group) == member]
             return rows[0] if len(rows) == 1 else None
         return self._same_place(earlier, len(key) - 2, member)
 

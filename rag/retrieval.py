@@ -212,23 +212,17 @@ class HybridRetriever(BaseRetriever):
         named in what it sets aside ("besides San Francisco") are none."""
         if best.kind != "table_row" or not direction(question):
             return None
-        table = [
-            c
-            for c in self.counterparts.at.get((best.source, best.section, "table_row"), [])
-            if c.context == best.context
-        ]
-        keys = self.counterparts.keys
-        group = next((g for g in self.counterparts.groups_of(best) if keys[g][0] == "table"), None)
+        counterparts = self.counterparts
+        group, table = counterparts.table(best)
         if group is not None:
-            named = self.counterparts.named_in(self.counterparts.terms(without_kind_asked_for(question)), group)
+            named = counterparts.named_in(counterparts.terms(without_kind_asked_for(question)), group)
             if len(named) == 1:
                 return None
-            aside = self.counterparts.named_in(self.counterparts.terms(" ".join(set_aside)), group)
+            aside = counterparts.named_in(counterparts.terms(" ".join(set_aside)), group)
             table = [
                 c
                 for c in table
-                if (not named or self.counterparts.place(c, group) in named)
-                and self.counterparts.place(c, group) not in aside
+                if (member := counterparts.place(c, group)) not in aside and (not named or member in named)
             ]
         row = extreme_row(question, table)
         return row.chunk_id if row else None

@@ -63,13 +63,12 @@ def extreme_row(question: str, rows: Sequence[Chunk]) -> Chunk | None:
     if not sign:
         return None
     present = [(kind, words) for kind, words in KINDS if sum(bool(figures(r.text, kind)) for r in rows) >= 2]
-    named = [kind for kind, words in present if words.search(question)]
-    kinds = named or [kind for kind, _ in present]
-    if not kinds:
+    if not present:
         return None
+    compared = next((kind for kind, words in present if words.search(question)), present[0][0])
     valued = []
     for row in rows:
-        values = figures(row.text, kinds[0])
+        values = figures(row.text, compared)
         if values:
             valued.append((sign * sum(values) / len(values), row))
     best = max(value for value, _ in valued)

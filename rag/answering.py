@@ -28,6 +28,9 @@ ASKS_FOR_A_FIGURE = re.compile(
     r"|pay|salary|of\s+a)\b))",
     re.IGNORECASE,
 )
+# A year in a heading dates the guide ("AI Skills & Tools for AI Engineers in 2026"); it answers no
+# "how many" (a heading's other figures do: "Senior Level (6+ years)").
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # A figure in digits or in words ("four interviewers", "twice a year").
 FIGURE = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
@@ -122,6 +125,7 @@ class ExtractiveAnswerer:
         quotes = self.best_quotes(dense_question or question, chosen)
         citations: list[Citation] = []
         lines: list[str] = []
+        stated: list[str] = []  # what the answer states: its quotes, and its headings but for their dates
         for n, quote in enumerate(quotes, start=1):
             chunk = quote.chunk
             citations.append(
@@ -137,18 +141,17 @@ class ExtractiveAnswerer:
                 )
             )
             lines.append(f"{lead_in(chunk)}{quote.text} [{n}]")
-        if self.config.figures_or_nothing and self.asks_for_a_figure_in_vain(question, lines):
+            stated.append(f"{YEAR.sub('', lead_in(chunk))}{quote.text}")
+        if self.config.figures_or_nothing and self.asks_for_a_figure_in_vain(question, stated):
             # "How many interview rounds?" answered by a passage about interviews with no number in it
             # is not an answer: the guide gives no figure for it.
             return abstention(query_id, question, retrieved)
         return Answer(query_id, question, "\n".join(lines), True, citations, list(retrieved))
 
     @staticmethod
-    def asks_for_a_figure_in_vain(question: str, lines: Sequence[str]) -> bool:
-        """The question asks for a figure and no answer line (its `[n]` aside) holds one."""
-        return bool(ASKS_FOR_A_FIGURE.search(question)) and not any(
-            FIGURE.search(line.rsplit(" [", 1)[0]) for line in lines
-        )
+    def asks_for_a_figure_in_vain(question: str, stated: Sequence[str]) -> bool:
+        """The question asks for a figure and nothing the answer states holds one."""
+        return bool(ASKS_FOR_A_FIGURE.search(question)) and not any(FIGURE.search(text) for text in stated)
 
     def choose_chunks(self, retrieved: Sequence[RetrievedChunk], parts: int = 1) -> list[RetrievedChunk]:
         """The best chunk of each part (a several-part ranking starts with them), then close runners-up."""

@@ -7,6 +7,7 @@ import pytest
 from rag.answering import ASKS_FOR_A_FIGURE, ExtractiveAnswerer
 from rag.coverage import unknown_names
 from rag.followup import is_elliptical
+from rag.models import Chunk, RetrievedChunk
 from rag.parts import split_parts
 from rag.service import QAService
 
@@ -93,8 +94,24 @@ def test_questions_that_ask_for_a_figure(question: str, asks: bool) -> None:
 
 
 def test_a_figure_in_words_counts() -> None:
-    assert not ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Each meets four of them [1]"])
-    assert ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Interviews matter [1]"])
+    assert not ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Each meets four of them"])
+    assert ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Interviews matter"])
+
+
+def test_a_year_in_a_heading_answers_no_how_many(embed_model) -> None:  # type: ignore[no-untyped-def]
+    answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
+
+    def ask(question: str, section: tuple[str, ...], text: str) -> str | None:
+        found = [RetrievedChunk(Chunk("c", "guide.txt", section, "bullet", text, 0, len(text)), 1.0, 1.0)]
+        answer = answerer.compose("q", question, "", found)
+        return answer.answer if answer.answerable else None
+
+    # "in 2026" dates the section; it is not a number of rounds.
+    dated = ("Guide", "Skills for AI Engineers in 2026")
+    assert ask("How many interview rounds are there?", dated, "Design matters") is None
+    # A heading's other figures are facts: the senior level starts at six years.
+    senior = ("Experience Level Requirements Matrix", "Senior Level (6+ years)", "Core AI Engineering Skills")
+    assert "6+ years" in (ask("How many years for senior?", senior, "Leads fine-tuning initiatives") or "")
 
 
 def test_a_question_for_a_figure_the_guide_does_not_give_abstains(service: QAService) -> None:

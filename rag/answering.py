@@ -16,7 +16,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.counterpart import role_label
 from rag.models import Answer, Chunk, Citation, RetrievedChunk
 from rag.sentences import split_sentences
-from rag.text import content_terms
+from rag.text import STOPWORDS, content_terms, raw_words, stem
 
 DEFAULT_THRESHOLD = 0.35
 
@@ -28,6 +28,17 @@ ASKS_FOR_A_FIGURE = re.compile(
     r"|pay|salary|of\s+a)\b))",
     re.IGNORECASE,
 )
+# ... and a question that asks for a percentage is answered by one: a salary range does not say what
+# "equity percentage" is typical.
+ASKS_FOR_A_PERCENTAGE = re.compile(
+    r"\bpercent(?:age)?s?\b|\bwhat\s+(?:share|proportion|fraction)\s+of\b", re.IGNORECASE
+)
+PERCENTAGE = re.compile(r"\d\s?%|\bper\s?cent\b", re.IGNORECASE)
+# ... and one that counts something names it: "how many weeks of leave" is not answered by a salary.
+HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
+PHRASE_WORD = re.compile(r"[A-Za-z][\w'-]*|[^\w\s]")
+# Stems of spans of time, which answer for each other ("how many weeks to hire?": "2-4 months").
+DURATIONS = frozenset({"hour", "day", "week", "month", "quarter", "year"})
 # A year in a heading dates the guide ("AI Skills & Tools for AI Engineers in 2026"); it answers no
 # "how many" (a heading's other figures do: "Senior Level (6+ years)").
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -150,7 +161,15 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def asks_for_a_figure_in_vain(question: str, stated: Sequence[str]) -> bool:
-        """The question asks for a figure and nothing the answer states holds one."""
+        """The question asks for a figure (a percentage, a count of something) and nothing the answer
+        states holds one."""
+        if ASKS_FOR_A_PERCENTAGE.search(question):
+            return not any(PERCENTAGE.search(text) for text in stated)
+        unit = counted_unit(question)
+        if unit is not None:
+            units = DURATIONS if unit in DURATIONS else {unit}
+            if not any(units.intersection(stem(w) for w in raw_words(text)) for text in stated):
+                return True
         return bool(ASKS_FOR_A_FIGURE.search(question)) and not any(FIGURE.search(text) for text in stated)
 
     def choose_chunks(self, retrieved: Sequence[RetrievedChunk], parts: int = 1) -> list[RetrievedChunk]:
@@ -191,6 +210,20 @@ class ExtractiveAnswerer:
             start, end = ranked.get(r.chunk.chunk_id, group[0])
             quotes.append(Quote(r.chunk, start, end, r.score))
         return quotes
+
+
+def counted_unit(question: str) -> str | None:
+    """What a "how many" question counts, stemmed: the last word of the phrase after it ("how many PTO
+    days is …" counts days); None when the phrase is empty ("… and roughly how many?")."""
+    match = HOW_MANY.search(question)
+    if match is None:
+        return None
+    unit = None
+    for word in PHRASE_WORD.findall(question[match.end() :]):
+        if not word[0].isalpha() or word.lower() in STOPWORDS or word.lower() == "per":
+            break
+        unit = word
+    return stem(unit.lower()) if unit else None
 
 
 def lead_in(chunk: Chunk) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering import ASKS_FOR_A_FIGURE, ExtractiveAnswerer
+from rag.answering import ASKS_FOR_A_FIGURE, ExtractiveAnswerer, counted_unit
 from rag.coverage import unknown_names
 from rag.followup import is_elliptical
 from rag.models import Chunk, RetrievedChunk
@@ -94,8 +94,38 @@ def test_questions_that_ask_for_a_figure(question: str, asks: bool) -> None:
 
 
 def test_a_figure_in_words_counts() -> None:
-    assert not ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Each meets four of them"])
+    assert not ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Each candidate meets four interviewers"])
     assert ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Interviews matter"])
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("How many weeks of paid leave do we give?", "week"),
+        ("How many PTO days is standard?", "day"),
+        ("How many interviewers does a candidate meet?", "interview"),
+        ("how many AI engineers per data scientist?", "engin"),
+        ("Does the guide have interview questions, and roughly how many?", None),
+        ("How many of the questions cover NLP?", None),
+        ("What do seniors earn?", None),
+    ],
+)
+def test_what_a_how_many_question_counts(question: str, unit: str | None) -> None:
+    assert counted_unit(question) == unit
+
+
+@pytest.mark.parametrize(
+    ("question", "stated", "in_vain"),
+    [
+        ("How many weeks of leave do we offer?", "Base salary $130,000 - $180,000", True),
+        ("How many weeks does hiring take?", "Expect 2-4 months for senior positions", False),
+        ("How many interviewers does a candidate meet?", "Each candidate meets four interviewers", False),
+        ("What percentage of equity is typical?", "Base salary $130,000 - $180,000 plus equity", True),
+        ("What share of the jobs are remote?", "85% of positions offer remote/hybrid options", False),
+    ],
+)
+def test_an_answer_holds_the_kind_of_figure_asked_for(question: str, stated: str, in_vain: bool) -> None:
+    assert ExtractiveAnswerer.asks_for_a_figure_in_vain(question, [stated]) is in_vain
 
 
 def test_a_year_in_a_heading_answers_no_how_many(embed_model) -> None:  # type: ignore[no-untyped-def]
@@ -121,3 +151,9 @@ def test_a_question_for_a_figure_the_guide_does_not_give_abstains(service: QASer
     # Where the guide has the figure, it is quoted.
     answer = service.ask("How many years of experience does the job template ask for?")
     assert answer.answerable and any(ch.isdigit() for c in answer.citations for ch in c.quote)
+    # A percentage is not answered by a salary range, nor a count of weeks by one of dollars ...
+    assert not service.ask("What percent of the equity pool should a founding AI engineer receive?").answerable
+    assert not service.ask("How many weeks of paid parental leave do AI engineers get?").answerable
+    # ... but a share is answered by its percentage, and weeks by months.
+    assert "85%" in service.ask("Roughly what share of these positions are remote or hybrid?").answer
+    assert "2-4 months" in service.ask("How many weeks does it take to hire a senior AI engineer?").answer

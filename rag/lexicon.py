@@ -76,7 +76,7 @@ def canonical_phrases(terms: list[str], groups: tuple[SynonymGroup, ...]) -> lis
 
 def in_guide_words(question: str, groups: tuple[SynonymGroup, ...]) -> str:
     """The question with each phrase of the domain vocabulary written the guide's way ("what do new
-    grads make" -> "what do entry level salary"): a small embedder does not know that the asker's
+    grads make" -> "what do entry level make"): a small embedder does not know that the asker's
     word and the guide's mean the same, and BM25 gets both anyway (see `expand_terms`)."""
     terms = content_terms(question)
     words = question.split()

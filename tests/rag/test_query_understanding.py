@@ -94,7 +94,9 @@ def test_questions_that_ask_for_a_figure(question: str, asks: bool) -> None:
 
 
 def test_a_figure_in_words_counts() -> None:
-    assert not ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Each candidate meets four interviewers"])
+    assert not ExtractiveAnswerer.asks_for_a_figure_in_vain(
+        "How many interviewers?", ["Each candidate meets four interviewers"]
+    )
     assert ExtractiveAnswerer.asks_for_a_figure_in_vain("How many interviewers?", ["Interviews matter"])
 
 

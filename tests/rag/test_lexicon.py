@@ -1,0 +1,31 @@
+"""The hiring-domain vocabulary (`rag/data/synonyms.txt`): the asker's word reaches the guide's."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.lexicon import expand_terms, in_guide_words, load_synonyms
+from rag.service import QAService
+from rag.text import content_terms
+
+
+@pytest.mark.parametrize(
+    ("question", "rewritten"),
+    [
+        ("what do new grads make", "what do entry level make"),
+        ("Is a doctorate required?", "Is a phd required?"),
+        ("What do SWEs earn?", "What do software engineer salary"),
+    ],
+)
+def test_the_embedder_reads_the_guides_words(question: str, rewritten: str) -> None:
+    assert in_guide_words(question, load_synonyms()) == rewritten
+
+
+def test_bm25_gets_the_other_words_of_every_group_touched() -> None:
+    extra = expand_terms(content_terms("Do banks hire AI engineers?"), load_synonyms())
+    assert {"financ", "fintech"} <= set(extra)
+
+
+def test_a_bank_is_the_guides_finance_industry(service: QAService) -> None:
+    best = service.retrieve("What should a bank look for in an AI engineer?", 1)[0].chunk
+    assert best.text.startswith("Finance")

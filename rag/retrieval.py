@@ -28,6 +28,7 @@ from rag.lexicon import (
     load_synonyms,
     strip_common_words,
 )
+from rag.list_order import in_reading_order
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
 from rag.preview import about_the_document
@@ -72,6 +73,10 @@ class RetrievalConfig:
     # contents: rag/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9;
     # 0.0 drops them, and a question about the guide itself could no longer find its preview).
     preview_weight: float = 0.7
+    # Bullets of the best chunk's list that score at least this share of it rank in the guide's order
+    # (rag/list_order.py); 1.0 turns it off. The answerer's sibling ratio, and the tune optimum of
+    # 0.9 and 0.95.
+    list_order_ratio: float = 0.9
     k1: float = 1.2
     b: float = 0.75
 
@@ -323,6 +328,8 @@ class HybridRetriever(BaseRetriever):
         fused = self.fuse(dense, lexical)
         for i in self.previews.intersection(fused):  # a step down, whatever the sign of the score
             fused[i] -= (1.0 - self.config.preview_weight) * abs(fused[i])
+        if self.config.list_order_ratio < 1.0:
+            in_reading_order(fused, self.chunks, self.config.list_order_ratio)
         if first is None and fused and self.config.named_alternatives:
             best_found = self.chunks[max(fused, key=lambda i: fused[i])]
             counterpart = self.counterparts.find(best_found, question)

@@ -29,3 +29,12 @@ def test_bm25_gets_the_other_words_of_every_group_touched() -> None:
 def test_a_bank_is_the_guides_finance_industry(service: QAService) -> None:
     best = service.retrieve("What should a bank look for in an AI engineer?", 1)[0].chunk
     assert best.text.startswith("Finance")
+
+
+def test_demand_is_the_guides_own_word_not_growth(service: QAService) -> None:
+    # "demand" once stood with "growth rate"; the guide has its own "High Demand" line, and "should the
+    # posting demand PyTorch?" is no question about job growth.
+    assert service.retrieve("What's behind the strong demand for AI engineers?", 1)[0].chunk.text.startswith(
+        "High Demand"
+    )
+    assert service.retrieve("How fast is AI engineer job growth?", 1)[0].chunk.text.startswith("Growth Rate")

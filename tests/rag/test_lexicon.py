@@ -21,6 +21,22 @@ def test_the_embedder_reads_the_guides_words(question: str, rewritten: str) -> N
     assert in_guide_words(question, load_synonyms()) == rewritten
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Words the vocabulary once misread: "industries" stems as "industrial" did (manufacturing),
+        # "a question to ask" is no "interview questions to interview questions", and "plain language"
+        # is no programming language.
+        "How does hiring at a tech company differ from other industries?",
+        "Give me a question to ask about regularization.",
+        "Can they explain ML concepts in plain language?",
+    ],
+)
+def test_ordinary_words_are_left_alone(question: str) -> None:
+    rewritten = in_guide_words(question, load_synonyms())
+    assert not {"manufacturing", "interview", "programming"} & set(rewritten.lower().split())
+
+
 def test_bm25_gets_the_other_words_of_every_group_touched() -> None:
     extra = expand_terms(content_terms("Do banks hire AI engineers?"), load_synonyms())
     assert {"financ", "fintech"} <= set(extra)

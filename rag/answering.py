@@ -151,8 +151,9 @@ class ExtractiveAnswerer:
                     round(quote.score, 4),
                 )
             )
-            lines.append(f"{lead_in(chunk)}{quote.text} [{n}]")
-            stated.append(f"{YEAR.sub('', lead_in(chunk))}{quote.text}")
+            headings = lead_in(chunk)
+            lines.append(f"{headings}{quote.text} [{n}]")
+            stated.append(f"{YEAR.sub('', headings)}{quote.text}")
         if self.config.figures_or_nothing and self.asks_for_a_figure_in_vain(question, stated):
             # "How many interview rounds?" answered by a passage about interviews with no number in it
             # is not an answer: the guide gives no figure for it.

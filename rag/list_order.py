@@ -16,10 +16,11 @@ def in_reading_order(fused: dict[int, float], chunks: Sequence[Chunk], ratio: fl
     that they rank in the order they stand in the guide; every other score is left as it was."""
     if not fused:
         return
-    best = chunks[max(fused, key=lambda i: fused[i])]
-    if best.kind != "bullet":
+    top = max(fused, key=fused.__getitem__)
+    best = chunks[top]
+    if best.kind != "bullet" or fused[top] <= 0.0:  # a share of a score at or below zero is no floor
         return
-    floor = ratio * fused[max(fused, key=lambda i: fused[i])]
+    floor = ratio * fused[top]
     items = [
         i
         for i in fused

@@ -42,9 +42,15 @@ def test_bm25_gets_the_other_words_of_every_group_touched() -> None:
     assert {"financ", "fintech"} <= set(extra)
 
 
-def test_a_bank_is_the_guides_finance_industry(service: QAService) -> None:
-    best = service.retrieve("What should a bank look for in an AI engineer?", 1)[0].chunk
-    assert best.text.startswith("Finance")
+@pytest.mark.parametrize(
+    ("question", "row"),
+    [
+        ("What should a bank look for in an AI engineer?", "Finance"),
+        ("What should a medtech company look for in an AI engineer?", "Healthcare"),
+    ],
+)
+def test_an_industry_in_the_askers_words_lands_on_its_row(service: QAService, question: str, row: str) -> None:
+    assert service.retrieve(question, 1)[0].chunk.text.startswith(row)
 
 
 def test_demand_is_the_guides_own_word_not_growth(service: QAService) -> None:

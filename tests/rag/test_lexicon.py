@@ -60,3 +60,7 @@ def test_demand_is_the_guides_own_word_not_growth(service: QAService) -> None:
         "High Demand"
     )
     assert service.retrieve("How fast is AI engineer job growth?", 1)[0].chunk.text.startswith("Growth Rate")
+
+
+def test_a_request_for_the_gist_finds_the_overview(service: QAService) -> None:
+    assert service.retrieve("Give me the role at a glance.", 1)[0].chunk.section_path == "Overview"

@@ -29,6 +29,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "follow-ups without counterparts": ({"counterparts": False}, {}),
     "no counterpart for a named alternative": ({"named_alternatives": False}, {}),
     "previews ranked as any section (no step-down)": ({"preview_weight": 1.0}, {}),
+    "summaries ranked as any section (no step-down)": ({"summary_weight": 1.0}, {}),
     "no superlatives over tables": ({"superlatives": False}, {}),
     "near-tied list items in score order (not the guide's)": ({"list_order_ratio": 1.0}, {}),
     "set-aside phrases searched for ('besides location, …')": ({"set_asides": False}, {}),

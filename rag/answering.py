@@ -14,27 +14,17 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.counterpart import role_label
+from rag.figures import ASKS_FOR_A_FIGURE, ASKS_FOR_A_PERCENTAGE
 from rag.models import Answer, Chunk, Citation, RetrievedChunk
 from rag.sentences import split_sentences
 from rag.text import STOPWORDS, content_terms, raw_words, stem
 
 DEFAULT_THRESHOLD = 0.35
 
-# A question that asks for a figure: how many, what share, how long, how much (money or time: "how
-# much do they earn", not "how much data engineering background").
-ASKS_FOR_A_FIGURE = re.compile(
-    r"\b(?:how\s+many|how\s+long|how\s+often|how\s+big|what\s+(?:percentage|percent|share|proportion|ratio)"
-    r"|how\s+much(?=\s+(?:do|does|did|should|would|will|can|could|is|are|was|were|money|time|extra|more|less"
-    r"|pay|salary|of\s+a)\b))",
-    re.IGNORECASE,
-)
-# ... and a question that asks for a percentage is answered by one: a salary range does not say what
-# "equity percentage" is typical.
-ASKS_FOR_A_PERCENTAGE = re.compile(
-    r"\bpercent(?:age)?s?\b|\bwhat\s+(?:share|proportion|fraction)\s+of\b", re.IGNORECASE
-)
+# A percentage, which a question for one needs (rag/figures.py).
 PERCENTAGE = re.compile(r"\d\s?%|\bper\s?cent\b", re.IGNORECASE)
-# ... and one that counts something names it: "how many weeks of leave" is not answered by a salary.
+# A question that counts something is answered by a figure that names it: "how many weeks of leave"
+# is not answered by a salary.
 HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 PHRASE_WORD = re.compile(r"[A-Za-z][\w'-]*|[^\w\s]")
 # Stems of spans of time, which answer for each other ("how many weeks to hire?": "2-4 months").

@@ -19,6 +19,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.counterpart import Counterparts
 from rag.coverage import corpus_vocabulary
+from rag.figures import asks_for_a_figure
 from rag.followup import alternative_groups, slot_vocabulary
 from rag.lexicon import (
     SynonymGroup,
@@ -31,7 +32,7 @@ from rag.lexicon import (
 from rag.list_order import in_reading_order
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
-from rag.preview import about_the_document
+from rag.preview import about_the_document, sums_up_the_subject
 from rag.set_aside import set_aside_phrases, without_set_aside
 from rag.superlative import direction, extreme_row, without_kind_asked_for
 from rag.text import content_terms
@@ -73,6 +74,10 @@ class RetrievalConfig:
     # contents: rag/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9;
     # 0.0 drops them, and a question about the guide itself could no longer find its preview).
     preview_weight: float = 0.7
+    # ... and of a chunk in a summary ("Key Highlights") by this, unless the question asks for a figure
+    # (rag/preview.py). On the tune split 0.9 to 0.7 tie (hit@1 .779 -> .818), 0.95 gains less and 0.5
+    # loses; 1.0 turns it off.
+    summary_weight: float = 0.9
     # Bullets of the best chunk's list that score at least this share of it rank in the guide's order
     # (rag/list_order.py); 1.0 turns it off. 0.9, the answerer's sibling ratio, beat 0.95 on tune.
     list_order_ratio: float = 0.9
@@ -160,6 +165,8 @@ class HybridRetriever(BaseRetriever):
         self.bm25 = BM25Index(chunks, self.config)
         previews = {path: about_the_document(path) for path in dict.fromkeys(c.section for c in chunks)}
         self.previews = frozenset(i for i, c in enumerate(chunks) if previews[c.section])
+        summaries = {path: sums_up_the_subject(path) for path in previews}
+        self.summaries = frozenset(i for i, c in enumerate(chunks) if summaries[c.section] and i not in self.previews)
         self.common = (
             common_terms([c.text for c in chunks], self.config.common_share)
             if self.config.strip_common
@@ -325,8 +332,12 @@ class HybridRetriever(BaseRetriever):
         lexical = self.bm25_ranking(question, depth, source)
         cosine = dict(dense)
         fused = self.fuse(dense, lexical)
-        for i in self.previews.intersection(fused):  # a step down, whatever the sign of the score
-            fused[i] -= (1.0 - self.config.preview_weight) * abs(fused[i])
+        stepped_down = [(self.previews, self.config.preview_weight)]
+        if self.config.summary_weight < 1.0 and not asks_for_a_figure(question):
+            stepped_down.append((self.summaries, self.config.summary_weight))
+        for chunks, weight in stepped_down:
+            for i in chunks.intersection(fused):  # a step down, whatever the sign of the score
+                fused[i] -= (1.0 - weight) * abs(fused[i])
         if self.config.list_order_ratio < 1.0:
             in_reading_order(fused, self.chunks, self.config.list_order_ratio)
         if first is None and fused and self.config.named_alternatives:

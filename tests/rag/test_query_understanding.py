@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering import ASKS_FOR_A_FIGURE, ExtractiveAnswerer, counted_unit
+from rag.answering import ExtractiveAnswerer, counted_unit
 from rag.coverage import unknown_names
+from rag.figures import ASKS_FOR_A_FIGURE
 from rag.followup import is_elliptical
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import split_parts

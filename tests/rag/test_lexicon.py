@@ -37,6 +37,23 @@ def test_ordinary_words_are_left_alone(question: str) -> None:
     assert not {"manufacturing", "interview", "programming"} & set(rewritten.lower().split())
 
 
+@pytest.mark.parametrize(
+    ("question", "misread"),
+    [
+        # Entries that once stood for a single ambiguous stem: "series a" ("a" is a stopword) made
+        # every time series a startup, "distributed" every distributed system remote, "options" every
+        # set of choices equity, "store" every vector store retail, "bias" the bias-variance trade-off ethics.
+        ("How do they approach time series forecasting?", "startup"),
+        ("Do they need distributed training experience?", "remote"),
+        ("Which interview format options work best?", "equity"),
+        ("Have they used a vector store?", "retail"),
+        ("Ask about high bias versus high variance.", "ethical"),
+    ],
+)
+def test_ambiguous_words_are_not_rewritten(question: str, misread: str) -> None:
+    assert misread not in in_guide_words(question, load_synonyms()).lower().split()
+
+
 def test_bm25_gets_the_other_words_of_every_group_touched() -> None:
     extra = expand_terms(content_terms("Do banks hire AI engineers?"), load_synonyms())
     assert {"financ", "fintech"} <= set(extra)
@@ -64,3 +81,18 @@ def test_demand_is_the_guides_own_word_not_growth(service: QAService) -> None:
 
 def test_a_request_for_the_gist_finds_the_overview(service: QAService) -> None:
     assert service.retrieve("Give me the role at a glance.", 1)[0].chunk.section_path == "Overview"
+
+
+@pytest.mark.parametrize(
+    ("question", "start"),
+    [
+        # A suburb is answered from its metro's row, not declined as a place the guide never names.
+        ("What does an AI engineer earn in Redmond?", "Seattle"),
+        ("Should the posting ask for K8s?", None),
+    ],
+)
+def test_names_the_guide_calls_otherwise_are_understood(service: QAService, question: str, start: str | None) -> None:
+    answer = service.ask(question)
+    assert answer.answerable
+    if start:
+        assert answer.citations[0].quote.startswith(start)

@@ -43,11 +43,16 @@ FIGURE = re.compile(
 @dataclass(frozen=True)
 class AnswerConfig:
     max_citations: int = 3
-    # A further chunk joins the answer when it is nearly as good as the best one (on the tune split,
-    # 0.97 cites fewer passages off the evidence than 0.95 and loses no fact; 0.98 loses facts) ...
-    follow_ratio: float = 0.97
-    # ... or, a little less good, when it is a sibling of the best one (another bullet of the same list).
+    # A further chunk joins the answer when it scores within 10 % of the best one (a sibling: another
+    # bullet of the same list, or any other chunk) ...
+    follow_ratio: float = 0.9
     sibling_ratio: float = 0.9
+    # ... and matches a word of the question that the chunks before it do not: a runner-up that
+    # matches only what the best one matched adds a quote to read, not an answer. On the tune split,
+    # with the ratios at 0.97 (others) and 0.9 (siblings) as they were, this rule lifted citation
+    # support .737 -> .837 but lost one fact (.870 -> .857); at 0.9 for both it keeps every fact and
+    # lifts support to .760 (held-out .795 -> .886 either way).
+    new_words_only: bool = True
     # Short units are quoted whole; longer ones are cut to their best sentence.
     whole_unit_words: int = 60
     # A question for a figure ("how many …?") whose answer quotes none abstains.
@@ -122,7 +127,7 @@ class ExtractiveAnswerer:
     ) -> Answer:
         if not retrieved or self.confidence(retrieved) < self.threshold:
             return abstention(query_id, question, retrieved)
-        chosen = self.choose_chunks(retrieved, parts)
+        chosen = self.choose_chunks(retrieved, parts, dense_question or question)
         quotes = self.best_quotes(dense_question or question, chosen)
         citations: list[Citation] = []
         lines: list[str] = []
@@ -163,17 +168,27 @@ class ExtractiveAnswerer:
                 return True
         return bool(ASKS_FOR_A_FIGURE.search(question)) and not any(FIGURE.search(text) for text in stated)
 
-    def choose_chunks(self, retrieved: Sequence[RetrievedChunk], parts: int = 1) -> list[RetrievedChunk]:
-        """The best chunk of each part (a several-part ranking starts with them), then close runners-up."""
+    def choose_chunks(
+        self, retrieved: Sequence[RetrievedChunk], parts: int = 1, question: str = ""
+    ) -> list[RetrievedChunk]:
+        """The best chunk of each part (a several-part ranking starts with them), then close runners-up
+        that match words of `question` (as the retriever searched it) that the chunks before them do not."""
         chosen = list(retrieved[: max(parts, 1)])
         if parts > 1:
             return chosen
         best = retrieved[0]
+        asked = set(content_terms(question))
+        matched = asked & unit_terms(best.chunk)
         for candidate in retrieved[1 : self.config.max_citations]:
             sibling = candidate.chunk.section == best.chunk.section and candidate.chunk.kind == best.chunk.kind
             ratio = self.config.sibling_ratio if sibling else self.config.follow_ratio
-            if candidate.score >= ratio * best.score:
-                chosen.append(candidate)
+            if candidate.score < ratio * best.score:
+                continue
+            new = (asked & unit_terms(candidate.chunk)) - matched
+            if self.config.new_words_only and not new:
+                continue
+            chosen.append(candidate)
+            matched |= new
         return chosen
 
     def best_quotes(self, question: str, chosen: list[RetrievedChunk]) -> list[Quote]:
@@ -201,6 +216,11 @@ class ExtractiveAnswerer:
             start, end = ranked.get(r.chunk.chunk_id, group[0])
             quotes.append(Quote(r.chunk, start, end, r.score))
         return quotes
+
+
+def unit_terms(chunk: Chunk) -> set[str]:
+    """The words a chunk matches a question with: its text, and the headings and context it is indexed under."""
+    return set(content_terms(" ".join((chunk.section_path, chunk.context, chunk.text))))
 
 
 def counted_unit(question: str) -> str | None:

@@ -1,0 +1,47 @@
+"""Which runners-up join the best chunk in an answer: those that score close to it and match a word of
+the question that the answer does not match yet."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rag.answering import ExtractiveAnswerer
+from rag.models import Chunk, RetrievedChunk
+from rag.service import QAService
+
+SECTION = ("Hiring Tips", "Quick Sourcing Guide", "Top Platforms")
+
+
+def found(text: str, score: float) -> RetrievedChunk:
+    return RetrievedChunk(Chunk(text[:8], "guide.txt", SECTION, "bullet", text, 0, len(text)), score, score)
+
+
+def test_a_close_runner_up_joins_only_with_words_the_answer_lacks(embed_model) -> None:  # type: ignore[no-untyped-def]
+    answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
+    ranked = [
+        found("LinkedIn: search for engineers with Python", 1.0),
+        found("GitHub: contributors who write Python", 0.97),  # "Python" again: nothing new
+        found("Kaggle: top performers in competitions", 0.95),  # "Kaggle" is asked for and new
+    ]
+    chosen = answerer.choose_chunks(ranked, question="Python engineers on LinkedIn or Kaggle")
+    assert [r.chunk.text.split(":")[0] for r in chosen] == ["LinkedIn", "Kaggle"]
+
+
+def test_a_runner_up_well_below_the_best_stays_out_whatever_it_matches(embed_model) -> None:  # type: ignore[no-untyped-def]
+    answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
+    ranked = [found("LinkedIn: search for engineers", 1.0), found("Kaggle: top performers", 0.85)]
+    assert len(answerer.choose_chunks(ranked, question="LinkedIn or Kaggle")) == 1
+
+
+def test_without_the_rule_every_close_runner_up_joins(embed_model) -> None:  # type: ignore[no-untyped-def]
+    answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
+    answerer.config = dataclasses.replace(answerer.config, new_words_only=False)
+    ranked = [found("LinkedIn: engineers with Python", 1.0), found("GitHub: Python contributors", 0.97)]
+    assert len(answerer.choose_chunks(ranked, question="Python engineers")) == 2
+
+
+def test_the_red_flags_of_the_level_asked_about_come_alone(service: QAService) -> None:
+    # The seniors' red flags score close to the mid-level's but match nothing the question asks that
+    # the mid-level's do not: they were once quoted as a second answer.
+    answer = service.ask("What are the warning signs in a mid-level AI engineer interview?")
+    assert [c.section for c in answer.citations] == ["Experience Level Requirements Matrix > Mid-Level (3-5 years)"]

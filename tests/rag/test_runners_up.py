@@ -45,3 +45,17 @@ def test_the_red_flags_of_the_level_asked_about_come_alone(service: QAService) -
     # the mid-level's do not: they were once quoted as a second answer.
     answer = service.ask("What are the warning signs in a mid-level AI engineer interview?")
     assert [c.section for c in answer.citations] == ["Experience Level Requirements Matrix > Mid-Level (3-5 years)"]
+
+
+def test_a_question_that_names_the_list_gets_its_close_bullets(embed_model) -> None:  # type: ignore[no-untyped-def]
+    answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
+    ranked = [found("LinkedIn: engineers with Python", 1.0), found("GitHub: Python contributors", 0.95)]
+    # "platforms" is the list's heading ("Top Platforms"): the question asks for the list, not a bullet.
+    assert len(answerer.choose_chunks(ranked, question="Python platforms")) == 2
+    assert len(answerer.choose_chunks(ranked, question="Python engineers")) == 1
+
+
+def test_tips_for_the_posting_are_the_posting_tips(service: QAService) -> None:
+    answer = service.ask("Any tips to make our job posting stand out?")
+    assert len(answer.citations) > 1
+    assert {c.section for c in answer.citations} == {"Hiring Tips > Quick Sourcing Guide > Posting Optimization Tips"}

@@ -33,6 +33,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "no superlatives over tables": ({"superlatives": False}, {}),
     "near-tied list items in score order (not the guide's)": ({"list_order_ratio": 1.0}, {}),
     "set-aside phrases searched for ('besides location, …')": ({"set_asides": False}, {}),
+    "years of experience not read as a level ('4 yrs' -> Mid-Level)": ({"levels_for_years": False}, {}),
     "no heading/context words in BM25": ({"section_weight": 0.0}, {}),
     "dense only": ({"bm25_weight": 0.0}, {}),
     "reciprocal-rank fusion instead of linear": ({"fusion": "rrf", "bm25_weight": 1.0}, {}),

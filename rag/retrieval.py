@@ -19,6 +19,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.counterpart import Counterparts
 from rag.coverage import corpus_vocabulary
+from rag.experience import levels_in, with_level_named
 from rag.figures import asks_for_a_figure
 from rag.followup import alternative_groups, slot_vocabulary
 from rag.lexicon import (
@@ -69,6 +70,7 @@ class RetrievalConfig:
     # figure the question compares is ranked first (rag/superlative.py).
     superlatives: bool = True
     set_asides: bool = True  # "Besides location, …": the set-aside phrase is not searched for
+    levels_for_years: bool = True  # "4 yrs experience" is searched for with "Mid-Level" (rag/experience.py)
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
     # The fused score of a chunk in a section about the document itself (a preview, a table of
     # contents: rag/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9;
@@ -180,6 +182,7 @@ class HybridRetriever(BaseRetriever):
         # Each heading path once, not once per chunk under it: the same words either way.
         headings = dict.fromkeys(" ".join((c.section_path, c.context)) for c in chunks)
         self.vocabulary = corpus_vocabulary(itertools.chain((c.text for c in chunks), headings), self.synonyms)
+        self.levels = levels_in(itertools.chain(headings, (c.text for c in chunks)))
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -298,6 +301,8 @@ class HybridRetriever(BaseRetriever):
         asked = question
         if self.config.set_asides:
             question = without_set_aside(question)
+        if self.config.levels_for_years:
+            question = with_level_named(question, self.levels)
         parts = split_parts(question, self.members, self.synonyms) if self.config.split_parts else [question]
         if len(parts) == 1:
             ranking = self.search(question, top_k, source, first)

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from rag.lexicon import SynonymGroup
 from rag.text import STOPWORDS, raw_words, stem
 
-NAME = re.compile(r"[\w'’]+(?:[-/][\w'’]+)*")
+# A word, hyphenated or slashed words, or a code with a bracketed letter ("401(k)", "403(b)").
+NAME = re.compile(r"[\w'’]+(?:\([A-Za-z0-9]\))?(?:[-/][\w'’]+)*")
 SENTENCE_END = re.compile(r"[.?!:;—–\"“(<>]\s*$")
 MIN_NAME_CHARS = 3
 
@@ -48,7 +49,8 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
             continue  # a capital at the start of a sentence says nothing
         if not looks_like_name(token):
             continue
-        words = raw_words(token)
+        # A bracketed code is one name ("401(k)" is "401k"), not a number and a letter the guide may well have.
+        words = [re.sub(r"\W", "", token).lower()] if "(" in token else raw_words(token)
         if words and all(w not in vocabulary and stem(w) not in vocabulary and w not in STOPWORDS for w in words):
             unknown.append(token)
     return list(dict.fromkeys(unknown))

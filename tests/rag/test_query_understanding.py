@@ -73,6 +73,7 @@ def test_names_the_guide_never_mentions_make_it_abstain(service: QAService) -> N
     vocabulary = service.index().retriever.vocabulary
     assert unknown_names("What does an AI engineer earn in Miami?", vocabulary) == ["Miami"]
     assert unknown_names("Do companies sponsor H-1B visas?", vocabulary) == ["H-1B"]
+    assert unknown_names("Is a 403(b) plan part of the offer?", vocabulary) == ["403(b)"]  # not "403" and "b"
     assert unknown_names("What do AI engineers earn in Seattle?", vocabulary) == []
     assert unknown_names("Miami is nice. What do AI engineers earn?", vocabulary) == []  # sentence start
     answer = service.ask("What does an AI engineer earn in Miami?")

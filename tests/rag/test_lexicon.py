@@ -89,6 +89,7 @@ def test_a_request_for_the_gist_finds_the_overview(service: QAService) -> None:
         # A suburb is answered from its metro's row, not declined as a place the guide never names.
         ("What does an AI engineer earn in Redmond?", "Seattle"),
         ("Should the posting ask for K8s?", None),
+        ("Someone does everything with AutoML tooling. Is that a red flag?", "Over-reliance on automated ML tools"),
     ],
 )
 def test_names_the_guide_calls_otherwise_are_understood(service: QAService, question: str, start: str | None) -> None:

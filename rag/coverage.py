@@ -1,6 +1,7 @@
 """Names the guide never mentions. A question about Miami, a 401k or H-1B visas cannot be answered
 from a guide in which those words do not occur, however close its salary rows are in meaning; such
-a question is declined, naming what the guide lacks."""
+a question is declined, naming what the guide lacks. So is a question about what the guide only
+promises: "Legal compliance guidelines for inclusive hiring" in its preview, and nothing legal in its body."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import re
 from collections.abc import Iterable
 
 from rag.lexicon import SynonymGroup
-from rag.text import STOPWORDS, raw_words, stem
+from rag.text import STOPWORDS, content_terms, raw_words, stem
 
 # A word, hyphenated or slashed words, or a code with a bracketed letter ("401(k)", "403(b)").
 NAME = re.compile(r"[\w'’]+(?:\([A-Za-z0-9]\))?(?:[-/][\w'’]+)*")
+HYPHEN = re.compile(r"[-/]")  # "Industry-specific" leads with "industry"
 SENTENCE_END = re.compile(r"[.?!:;—–\"“(<>]\s*$")
 MIN_NAME_CHARS = 3
 
@@ -54,3 +56,24 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
         if words and all(w not in vocabulary and stem(w) not in vocabulary and w not in STOPWORDS for w in words):
             unknown.append(token)
     return list(dict.fromkeys(unknown))
+
+
+def promised_only(body: Iterable[str], previews: Iterable[str], synonyms: tuple[SynonymGroup, ...]) -> frozenset[str]:
+    """The topics the guide promises where it describes itself (a preview, a table of contents:
+    rag/preview.py) and does not cover: the word each promise leads with ("Legal compliance
+    guidelines …") when the body never uses it, not even as a synonym of a body word ("tech" is in
+    the body as "technology"). Only the leading word: the others are how a promise is phrased
+    ("… across major markets"), and declining every question about "major" red flags would be wrong."""
+    delivered: set[str] = set()
+    for text in body:
+        delivered.update(content_terms(text))
+    for group in synonyms:
+        if any(all(term in delivered for term in phrase) for phrase in group.phrases):
+            delivered.update(term for phrase in group.phrases for term in phrase)
+    leading = {terms[0] for text in previews if (terms := content_terms(HYPHEN.sub(" ", text)))}
+    return frozenset(term for term in leading - delivered if term.isalpha())
+
+
+def only_promised(question: str, promised: frozenset[str]) -> list[str]:
+    """The question's words that name a topic the guide only promises."""
+    return [term for term in dict.fromkeys(content_terms(question)) if term in promised]

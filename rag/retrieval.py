@@ -18,7 +18,7 @@ from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.counterpart import Counterparts
-from rag.coverage import corpus_vocabulary
+from rag.coverage import corpus_vocabulary, promised_only
 from rag.experience import levels_in, with_level_named
 from rag.figures import asks_for_a_figure
 from rag.followup import alternative_groups, slot_vocabulary
@@ -183,6 +183,11 @@ class HybridRetriever(BaseRetriever):
         headings = dict.fromkeys(" ".join((c.section_path, c.context)) for c in chunks)
         self.vocabulary = corpus_vocabulary(itertools.chain((c.text for c in chunks), headings), self.synonyms)
         self.levels = levels_in(itertools.chain(headings, (c.text for c in chunks)))
+        self.promised = promised_only(
+            (c.index_text for i, c in enumerate(chunks) if i not in self.previews),
+            (c.text for i, c in enumerate(chunks) if i in self.previews),
+            self.synonyms,
+        )
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

@@ -16,7 +16,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from rag.answerers import Answerer, build_answerer
 from rag.answering import abstention
 from rag.cache import AnswerCache, AnswerKey
-from rag.coverage import unknown_names
+from rag.coverage import only_promised, unknown_names
 from rag.embedding import load_embed_model
 from rag.errors import IndexUnavailable, InvalidQuestion, RagError
 from rag.followup import resolve_followup
@@ -235,7 +235,7 @@ class QAService:
             return cached
         first = self.followup_target(question, resolved, history, source)
         retrieved, parts = self.retrieve_parts(resolved, k, source, first)
-        unknown = unknown_names(resolved, retriever.vocabulary)
+        unknown = unknown_names(resolved, retriever.vocabulary) or only_promised(resolved, retriever.promised)
         with stage("answer"):
             if unknown:
                 # The fixed abstention: echoing the asker's words back would let a question put text in the answer.

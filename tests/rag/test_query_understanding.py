@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answering import ExtractiveAnswerer, counted_unit
-from rag.coverage import unknown_names
+from rag.coverage import only_promised, promised_only, unknown_names
 from rag.figures import ASKS_FOR_A_FIGURE
 from rag.followup import is_elliptical
 from rag.models import Chunk, RetrievedChunk
@@ -161,3 +161,21 @@ def test_a_question_for_a_figure_the_guide_does_not_give_abstains(service: QASer
     # ... but a share is answered by its percentage, and weeks by months.
     assert "85%" in service.ask("Roughly what share of these positions are remote or hybrid?").answer
     assert "2-4 months" in service.ask("How many weeks does it take to hire a senior AI engineer?").answer
+
+
+def test_a_topic_the_guide_only_promises() -> None:
+    promised = promised_only(
+        ["Salary ranges by metro", "Technology: latest techniques"],
+        ["Legal compliance guidelines", "Salary benchmarks across major markets", "Tech-sector variations"],
+        (),
+    )
+    # "Legal" leads a promise the body never keeps; "major" only phrases one; "Salary" is delivered.
+    assert promised == frozenset({"legal", "tech"})
+    assert only_promised("Is it legal to ask about age?", promised) == ["legal"]
+
+
+def test_a_question_on_what_the_guide_only_promises_abstains(service: QAService) -> None:
+    assert service.index().retriever.promised == frozenset({"legal"})
+    answer = service.ask("Is it legal to ask about salary history in the interview?")
+    assert not answer.answerable and not answer.citations
+    assert service.ask("What are the major red flags for a senior hire?").answerable

@@ -29,6 +29,14 @@ HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 PHRASE_WORD = re.compile(r"[A-Za-z][\w'-]*|[^\w\s]")
 # Stems of spans of time, which answer for each other ("how many weeks to hire?": "2-4 months").
 DURATIONS = frozenset({"hour", "day", "week", "month", "quarter", "year"})
+# A rate of pay per period ("what hourly rate", "a day rate", "monthly salary") is answered by a figure
+# per that period, not by an annual salary.
+RATE_PER = re.compile(
+    r"\b(?:hourly|daily|weekly|monthly|per\s+(?:hour|day|week|month)|(?:hour|day)\s+rate)\b", re.IGNORECASE
+)
+PAY = re.compile(r"\b(?:rates?|pay|paid|salary|salaries|wages?|charges?|bill|earn|earns|make|costs?|comp)\b", re.I)
+PERIODS = {"hour": "hour", "hourly": "hour", "day": "day", "daily": "day", "week": "week", "weekly": "week"}
+PERIODS |= {"month": "month", "monthly": "month"}
 # A year in a heading dates the guide ("AI Skills & Tools for AI Engineers in 2026"); it answers no
 # "how many" (a heading's other figures do: "Senior Level (6+ years)").
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -163,6 +171,11 @@ class ExtractiveAnswerer:
         states holds one."""
         if ASKS_FOR_A_PERCENTAGE.search(question):
             return not any(PERCENTAGE.search(text) for text in stated)
+        rate = RATE_PER.search(question)
+        if rate is not None and PAY.search(question):
+            asked = {periods_in(rate.group(0))}
+            if not any(FIGURE.search(text) and asked & {periods_in(w) for w in text.split()} for text in stated):
+                return True
         unit = counted_unit(question)
         if unit is not None:
             units = DURATIONS if unit in DURATIONS else {unit}
@@ -225,6 +238,15 @@ class ExtractiveAnswerer:
 def unit_terms(chunk: Chunk) -> set[str]:
     """The words a chunk matches a question with: its text, and the headings and context it is indexed under."""
     return set(content_terms(" ".join((chunk.section_path, chunk.context, chunk.text))))
+
+
+def periods_in(words: str) -> str | None:
+    """The period a rate phrase or word names ("per hour", "hourly", "days": hour, hour, day)."""
+    for word in reversed(raw_words(words)):
+        period = PERIODS.get(word.removesuffix("s"))
+        if period:
+            return period
+    return None
 
 
 def counted_unit(question: str) -> str | None:

@@ -126,6 +126,12 @@ def test_what_a_how_many_question_counts(question: str, unit: str | None) -> Non
         ("How many interviewers does a candidate meet?", "Each candidate meets four interviewers", False),
         ("What percentage of equity is typical?", "Base salary $130,000 - $180,000 plus equity", True),
         ("What share of the jobs are remote?", "85% of positions offer remote/hybrid options", False),
+        # A rate per period needs a figure per that period: an annual salary is no day rate.
+        ("What day rate do AI contractors charge?", "Senior Level (5+ years): $160,000 - $200,000+", True),
+        ("What's a fair hourly rate for a consultant?", "Remote-first culture with flexible hours", True),
+        ("What's a fair hourly rate for a consultant?", "Consultants bill $150 per hour", False),
+        ("Are bonuses paid monthly?", "Bonuses of $2,000 paid monthly", False),
+        ("Do we hold monthly team retros?", "Regular retrospectives with the team", False),  # no pay asked
     ],
 )
 def test_an_answer_holds_the_kind_of_figure_asked_for(question: str, stated: str, in_vain: bool) -> None:

@@ -34,7 +34,9 @@ DURATIONS = frozenset({"hour", "day", "week", "month", "quarter", "year"})
 RATE_PER = re.compile(
     r"\b(?:hourly|daily|weekly|monthly|per\s+(?:hour|day|week|month)|(?:hour|day)\s+rate)\b", re.IGNORECASE
 )
-PAY = re.compile(r"\b(?:rates?|pay|paid|salary|salaries|wages?|charges?|bill|earn|earns|make|costs?|comp)\b", re.I)
+PAY = re.compile(
+    r"\b(?:rates?|pay|paid|salary|salaries|wages?|charges?|bill|earn|earns|make|costs?|comp)\b", re.IGNORECASE
+)
 PERIODS = {"hour": "hour", "hourly": "hour", "day": "day", "daily": "day", "week": "week", "weekly": "week"}
 PERIODS |= {"month": "month", "monthly": "month"}
 # A year in a heading dates the guide ("AI Skills & Tools for AI Engineers in 2026"); it answers no

@@ -13,26 +13,9 @@ LEVEL = re.compile(
     r"(?P<label>[A-Z][\w-]*(?:[ -][A-Z][\w-]*){0,3})\s*\(\s*(?P<low>\d+)\s*(?:[-–]\s*(?P<high>\d+)|(?P<plus>\+))\s*years?\s*\)"
 )
 NUMBER_WORDS = {
-    w: n
-    for n, w in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-        ]
+    word: n
+    for n, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split()  # noqa: SIM905
     )
 }
 # "4 yrs experience", "with about four years", "6+ years in industry" — but not "3 years of PyTorch"

@@ -1,6 +1,6 @@
 """What the harness measures is what a caller of the HTTP API gets. The quality gate runs the golden
 set through `QAService` in-process; held-out questions written by others are asked through
-`/v1/retrieve` and `/v1/query` of a served app. Every question of both committed datasets must get
+`/v1/retrieve` and `/v1/query` of a served app. Every question of every committed dataset must get
 the same ranking and the same answer both ways; a follow-up is asked in a conversation that holds
 its earlier turns (`/v1/retrieve` has no conversation, so only its answer is compared)."""
 
@@ -21,7 +21,7 @@ from rag.service import QAService
 from rag.settings import Settings
 from tests.serving import serve
 
-EXTERNAL = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "external.jsonl"
+DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
 DEPTH = 10  # the deepest cut-off the harness scores
 
 
@@ -36,7 +36,11 @@ def base_url(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset", [DEFAULT_DATASET, EXTERNAL], ids=["golden", "external"])
+@pytest.mark.parametrize(
+    "dataset",
+    [DEFAULT_DATASET, DATASETS / "external.jsonl", DATASETS / "fresh.jsonl"],
+    ids=["golden", "external", "fresh"],
+)
 def test_served_routes_answer_as_the_harness_measured(base_url: str, service: QAService, dataset: Path) -> None:
     items = load_dataset(dataset)
     by_id = {item.id: item for item in items}

@@ -175,8 +175,8 @@ class ExtractiveAnswerer:
             return not any(PERCENTAGE.search(text) for text in stated)
         rate = RATE_PER.search(question)
         if rate is not None and PAY.search(question):
-            asked = {periods_in(rate.group(0))}
-            if not any(FIGURE.search(text) and asked & {periods_in(w) for w in text.split()} for text in stated):
+            asked = periods_in(rate.group(0))
+            if not any(FIGURE.search(text) and asked & periods_in(text) for text in stated):
                 return True
         unit = counted_unit(question)
         if unit is not None:
@@ -242,13 +242,9 @@ def unit_terms(chunk: Chunk) -> set[str]:
     return set(content_terms(" ".join((chunk.section_path, chunk.context, chunk.text))))
 
 
-def periods_in(words: str) -> str | None:
-    """The period a rate phrase or word names ("per hour", "hourly", "days": hour, hour, day)."""
-    for word in reversed(raw_words(words)):
-        period = PERIODS.get(word.removesuffix("s"))
-        if period:
-            return period
-    return None
+def periods_in(text: str) -> set[str]:
+    """The periods a text names ("per hour", "hourly", "days": hour, hour, day)."""
+    return {period for word in raw_words(text) if (period := PERIODS.get(word.removesuffix("s")))}
 
 
 def counted_unit(question: str) -> str | None:

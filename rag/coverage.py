@@ -58,20 +58,19 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
     return list(dict.fromkeys(unknown))
 
 
-def promised_only(body: Iterable[str], previews: Iterable[str], synonyms: tuple[SynonymGroup, ...]) -> frozenset[str]:
+def promised_only(delivered: set[str], previews: Iterable[str], synonyms: tuple[SynonymGroup, ...]) -> frozenset[str]:
     """The topics the guide promises where it describes itself (a preview, a table of contents:
     rag/preview.py) and does not cover: the word each promise leads with ("Legal compliance
-    guidelines …") when the body never uses it, not even as a synonym of a body word ("tech" is in
-    the body as "technology"). Only the leading word: the others are how a promise is phrased
-    ("… across major markets"), and declining every question about "major" red flags would be wrong."""
-    delivered: set[str] = set()
-    for text in body:
-        delivered.update(content_terms(text))
+    guidelines …") when the body's words (`delivered`, stemmed) do not hold it, not even as a synonym
+    of a body word ("tech" is in the body as "technology"). Only the leading word: the others are how
+    a promise is phrased ("… across major markets"), and declining every question about "major" red
+    flags would be wrong."""
+    covered = set(delivered)
     for group in synonyms:
         if any(all(term in delivered for term in phrase) for phrase in group.phrases):
-            delivered.update(term for phrase in group.phrases for term in phrase)
+            covered.update(term for phrase in group.phrases for term in phrase)
     leading = {terms[0] for text in previews if (terms := content_terms(HYPHEN.sub(" ", text)))}
-    return frozenset(term for term in leading - delivered if term.isalpha())
+    return frozenset(term for term in leading - covered if term.isalpha())
 
 
 def only_promised(question: str, promised: frozenset[str]) -> list[str]:

@@ -183,11 +183,11 @@ class HybridRetriever(BaseRetriever):
         headings = dict.fromkeys(" ".join((c.section_path, c.context)) for c in chunks)
         self.vocabulary = corpus_vocabulary(itertools.chain((c.text for c in chunks), headings), self.synonyms)
         self.levels = levels_in(itertools.chain(headings, (c.text for c in chunks)))
-        self.promised = promised_only(
-            (c.index_text for i, c in enumerate(chunks) if i not in self.previews),
-            (c.text for i, c in enumerate(chunks) if i in self.previews),
-            self.synonyms,
-        )
+        # The body's words from the BM25 postings (a chunk's text and headings), not tokenized again.
+        in_body = np.ones(len(chunks), dtype=bool)
+        in_body[list(self.previews)] = False
+        delivered = {term for term, (docs, _) in self.bm25.postings.items() if in_body[docs].any()}
+        self.promised = promised_only(delivered, (chunks[i].text for i in sorted(self.previews)), self.synonyms)
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -345,8 +345,8 @@ class HybridRetriever(BaseRetriever):
         stepped_down = [(self.previews, self.config.preview_weight)]
         if self.config.summary_weight < 1.0 and not asks_for_a_figure(question):
             stepped_down.append((self.summaries, self.config.summary_weight))
-        for chunks, weight in stepped_down:
-            for i in chunks.intersection(fused):  # a step down, whatever the sign of the score
+        for indices, weight in stepped_down:
+            for i in indices.intersection(fused):  # a step down, whatever the sign of the score
                 fused[i] -= (1.0 - weight) * abs(fused[i])
         if self.config.list_order_ratio < 1.0:
             in_reading_order(fused, self.chunks, self.config.list_order_ratio)

@@ -34,6 +34,7 @@ from rag.list_order import in_reading_order
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
 from rag.preview import about_the_document, sums_up_the_subject
+from rag.roles import unpaid_roles
 from rag.set_aside import set_aside_phrases, without_set_aside
 from rag.superlative import direction, extreme_row, without_kind_asked_for
 from rag.text import content_terms
@@ -188,6 +189,7 @@ class HybridRetriever(BaseRetriever):
         in_body[list(self.previews)] = False
         delivered = {term for term, (docs, _) in self.bm25.postings.items() if in_body[docs].any()}
         self.promised = promised_only(delivered, (chunks[i].text for i in sorted(self.previews)), self.synonyms)
+        self.unpaid = unpaid_roles(c.text for c in chunks)
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

@@ -22,6 +22,7 @@ from rag.errors import IndexUnavailable, InvalidQuestion, RagError
 from rag.followup import resolve_followup
 from rag.models import Answer, RetrievedChunk
 from rag.retrieval import HybridRetriever, RetrievalConfig
+from rag.roles import unpaid_roles_asked
 from rag.settings import Settings
 from rag.store import ChunkStore, connect, where
 from rag.timing import record_outcome, stage
@@ -235,7 +236,11 @@ class QAService:
             return cached
         first = self.followup_target(question, resolved, history, source)
         retrieved, parts = self.retrieve_parts(resolved, k, source, first)
-        unknown = unknown_names(resolved, retriever.vocabulary) or only_promised(resolved, retriever.promised)
+        unknown = (
+            unknown_names(resolved, retriever.vocabulary)
+            or only_promised(resolved, retriever.promised)
+            or unpaid_roles_asked(resolved, retriever.unpaid)
+        )
         with stage("answer"):
             if unknown:
                 # The fixed abstention: echoing the asker's words back would let a question put text in the answer.

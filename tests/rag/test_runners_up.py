@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from rag.answering import ExtractiveAnswerer
+from rag.answering import AnswerConfig, ExtractiveAnswerer
 from rag.models import Chunk, RetrievedChunk
 from rag.service import QAService
 
@@ -17,7 +17,7 @@ def found(text: str, score: float) -> RetrievedChunk:
 
 
 def test_a_close_runner_up_joins_only_with_words_the_answer_lacks(embed_model) -> None:  # type: ignore[no-untyped-def]
-    answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
+    answerer = ExtractiveAnswerer(embed_model, threshold=0.0, config=AnswerConfig(max_citations=3))
     ranked = [
         found("LinkedIn: search for engineers with Python", 1.0),
         found("GitHub: contributors who write Python", 0.97),  # "Python" again: nothing new
@@ -25,6 +25,14 @@ def test_a_close_runner_up_joins_only_with_words_the_answer_lacks(embed_model) -
     ]
     chosen = answerer.choose_chunks(ranked, question="Python engineers on LinkedIn or Kaggle")
     assert [r.chunk.text.split(":")[0] for r in chosen] == ["LinkedIn", "Kaggle"]
+
+
+def test_a_one_part_answer_quotes_at_most_two_passages(embed_model) -> None:  # type: ignore[no-untyped-def]
+    answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
+    ranked = [found("LinkedIn: engineers", 1.0), found("GitHub: Python", 0.99), found("Kaggle: competitions", 0.99)]
+    assert len(answerer.choose_chunks(ranked, question="engineers on LinkedIn, GitHub with Python, Kaggle")) == 2
+    # A question in three parts cites the best passage of each.
+    assert len(answerer.choose_chunks(ranked, parts=3, question="LinkedIn, GitHub or Kaggle?")) == 3
 
 
 def test_a_runner_up_well_below_the_best_stays_out_whatever_it_matches(embed_model) -> None:  # type: ignore[no-untyped-def]

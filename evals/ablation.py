@@ -44,6 +44,9 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "runners-up from other sections at 0.9": ({}, {"follow_ratio": 0.9}),
     "runners-up that match no new word of the question too": ({}, {"new_words_only": False}),
     "a question for a figure answered without one": ({}, {"figures_or_nothing": False}),
+    "names the guide never mentions not declined ('Miami', '401(k)')": ({"decline_unknown_names": False}, {}),
+    "topics the guide only promises not declined ('legal')": ({"decline_promised_only": False}, {}),
+    "pay of roles the guide never pays not declined ('data scientist')": ({"decline_unpaid_roles": False}, {}),
 }
 
 COLUMNS = [

@@ -18,7 +18,7 @@ from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.counterpart import Counterparts
-from rag.coverage import corpus_vocabulary, promised_only
+from rag.coverage import corpus_vocabulary, only_promised, promised_only, unknown_names
 from rag.experience import levels_in, with_level_named
 from rag.figures import asks_for_a_figure
 from rag.followup import alternative_groups, slot_vocabulary
@@ -34,7 +34,7 @@ from rag.list_order import in_reading_order
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
 from rag.preview import about_the_document, sums_up_the_subject
-from rag.roles import unpaid_roles
+from rag.roles import unpaid_roles, unpaid_roles_asked
 from rag.set_aside import set_aside_phrases, without_set_aside
 from rag.superlative import direction, extreme_row, without_kind_asked_for
 from rag.text import content_terms
@@ -84,6 +84,12 @@ class RetrievalConfig:
     # Bullets of the best chunk's list that score at least this share of it rank in the guide's order
     # (rag/list_order.py); 1.0 turns it off. 0.9, the answerer's sibling ratio, beat 0.95 on tune.
     list_order_ratio: float = 0.9
+    # Questions about what the guide does not cover are declined before an answer is composed: a name
+    # it never mentions ("Miami", "401(k)": rag/coverage.py), a topic it only promises ("legal"), or
+    # the pay of a role it names but never pays ("data scientist": rag/roles.py).
+    decline_unknown_names: bool = True
+    decline_promised_only: bool = True
+    decline_unpaid_roles: bool = True
     k1: float = 1.2
     b: float = 0.75
 
@@ -190,6 +196,15 @@ class HybridRetriever(BaseRetriever):
         delivered = {term for term, (docs, _) in self.bm25.postings.items() if in_body[docs].any()}
         self.promised = promised_only(delivered, (chunks[i].text for i in sorted(self.previews)), self.synonyms)
         self.unpaid = unpaid_roles(c.text for c in chunks)
+
+    def uncovered(self, question: str) -> list[str]:
+        """What `question` asks about that the guide does not cover (empty when it may be answered)."""
+        config = self.config
+        return (
+            (unknown_names(question, self.vocabulary) if config.decline_unknown_names else [])
+            or (only_promised(question, self.promised) if config.decline_promised_only else [])
+            or (unpaid_roles_asked(question, self.unpaid) if config.decline_unpaid_roles else [])
+        )
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

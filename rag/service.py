@@ -16,13 +16,11 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from rag.answerers import Answerer, build_answerer
 from rag.answering import abstention
 from rag.cache import AnswerCache, AnswerKey
-from rag.coverage import only_promised, unknown_names
 from rag.embedding import load_embed_model
 from rag.errors import IndexUnavailable, InvalidQuestion, RagError
 from rag.followup import resolve_followup
 from rag.models import Answer, RetrievedChunk
 from rag.retrieval import HybridRetriever, RetrievalConfig
-from rag.roles import unpaid_roles_asked
 from rag.settings import Settings
 from rag.store import ChunkStore, connect, where
 from rag.timing import record_outcome, stage
@@ -236,13 +234,9 @@ class QAService:
             return cached
         first = self.followup_target(question, resolved, history, source)
         retrieved, parts = self.retrieve_parts(resolved, k, source, first)
-        unknown = (
-            unknown_names(resolved, retriever.vocabulary)
-            or only_promised(resolved, retriever.promised)
-            or unpaid_roles_asked(resolved, retriever.unpaid)
-        )
+        uncovered = retriever.uncovered(resolved)
         with stage("answer"):
-            if unknown:
+            if uncovered:
                 # The fixed abstention: echoing the asker's words back would let a question put text in the answer.
                 answer = abstention(uuid.uuid4().hex, resolved, retrieved)
             else:

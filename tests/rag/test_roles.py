@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.retrieval import RetrievalConfig
 from rag.roles import roles_in, unpaid_roles, unpaid_roles_asked
 from rag.service import QAService
+from rag.settings import Settings
 
 GUIDE = [
     "Average Salary: $130,000 - $200,000+ annually for AI Engineers.",
@@ -45,3 +49,19 @@ def test_the_guide_pays_only_its_own_role(service: QAService) -> None:
     premium = service.ask("How much more do AI engineers earn than traditional software engineers?")
     assert premium.answerable and "56-80%" in premium.answer
     assert service.ask("What does an AI engineer do that a data scientist doesn't?").answerable
+
+
+def test_each_coverage_rule_has_its_switch(built_settings: Settings, embed_model: BaseEmbedding) -> None:
+    questions = {
+        "decline_unpaid_roles": "What pay should a data scientist in Seattle expect?",
+        "decline_promised_only": "Is it legal to ask about salary history in the interview?",
+        "decline_unknown_names": "What do AI engineers earn in Miami?",
+    }
+    shipped = QAService(built_settings, embed_model)
+    shipped.load()
+    for switch, question in questions.items():
+        assert shipped.index().retriever.uncovered(question), switch
+        # Switched off, its question goes through: no other rule declines it.
+        service = QAService(built_settings, embed_model, RetrievalConfig(**{switch: False}))
+        service.load()
+        assert not service.index().retriever.uncovered(question), switch

@@ -40,6 +40,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "BM25 only": ({"dense_weight": 0.0}, {}),
     "no per-part retrieval": ({"split_parts": False}, {}),
     "one citation (no runners-up)": ({}, {"follow_ratio": 9.0, "sibling_ratio": 9.0}),
+    "up to three citations (not two)": ({}, {"max_citations": 3}),
     "looser runners-up (0.85)": ({}, {"follow_ratio": 0.85, "sibling_ratio": 0.85}),
     "runners-up from other sections at 0.9": ({}, {"follow_ratio": 0.9}),
     "runners-up that match no new word of the question too": ({}, {"new_words_only": False}),

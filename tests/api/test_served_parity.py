@@ -38,8 +38,8 @@ def base_url(
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "dataset",
-    [DEFAULT_DATASET, DATASETS / "external.jsonl", DATASETS / "fresh.jsonl"],
-    ids=["golden", "external", "fresh"],
+    [DEFAULT_DATASET, DATASETS / "external.jsonl", DATASETS / "fresh.jsonl", DATASETS / "fresh2.jsonl"],
+    ids=["golden", "external", "fresh", "fresh2"],
 )
 def test_served_routes_answer_as_the_harness_measured(base_url: str, service: QAService, dataset: Path) -> None:
     items = load_dataset(dataset)

@@ -51,15 +51,19 @@ def roles_in(text: str, people_only: bool = True) -> set[Role]:
 
 
 def unpaid_roles(texts: Iterable[str]) -> frozenset[Role]:
-    """The roles the texts name, less those named in a sentence that speaks of pay."""
+    """The roles the texts name, less those named in a sentence that speaks of pay, and less every
+    role with the job of a paid person: without parts of speech, "strong engineers" reads like a role,
+    and the guide that pays AI engineers has not left strong engineers unpaid."""
     named: set[Role] = set()
     paid: set[Role] = set()
+    paid_jobs: set[str] = set()
     for text in texts:
         for sentence in SENTENCE.split(text):
             named |= roles_in(sentence)
             if SPEAKS_OF_PAY.search(sentence):
                 paid |= roles_in(sentence, people_only=False)
-    return frozenset(named - paid)
+                paid_jobs |= {job for _, job in roles_in(sentence)}
+    return frozenset(role for role in named - paid if role[1] not in paid_jobs)
 
 
 def unpaid_roles_asked(question: str, unpaid: frozenset[Role]) -> list[str]:

@@ -29,6 +29,8 @@ def test_a_role_is_paid_when_a_sentence_on_pay_names_it() -> None:
     assert ("data", "scientist") in unpaid and ("product", "manag") in unpaid and ("ml", "architect") in unpaid
     # Named beside a salary or a wage premium, even as the work: the guide relates their pay.
     assert ("ai", "engin") not in unpaid and ("softwar", "engin") not in unpaid
+    # An engineer by any other word is still the engineer the guide pays.
+    assert ("strong", "engin") not in unpaid
 
 
 def test_only_a_question_about_pay_is_declined() -> None:

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from rag.text import STOPWORDS, raw_words, stem
 
 # A person's job, as a noun: "engineers", not "engineering"; "managers", not "management".
-PERSON = re.compile(
-    r"(?:engineer|scientist|architect|lead|manager|analyst|developer|researcher|designer|director|recruiter)s?"
-)
+JOB = r"(?:engineer|scientist|architect|lead|manager|analyst|developer|researcher|designer|director|recruiter)s?"
+PERSON = re.compile(JOB)
+NAMES_A_JOB = re.compile(rf"\b{JOB}\b", re.IGNORECASE)
 # Where the guide speaks of pay: a figure in dollars, or a word for pay.
 SPEAKS_OF_PAY = re.compile(
     r"\$\d|\b(?:salary|salaries|compensation|pay|paid|wages?|earn|earns|earning|premium)\b", re.IGNORECASE
@@ -58,11 +58,16 @@ def unpaid_roles(texts: Iterable[str]) -> frozenset[Role]:
     paid: set[Role] = set()
     paid_jobs: set[str] = set()
     for text in texts:
+        # Most chunks name no job and say nothing of pay: a regex, not a tokenizer, tells (this runs
+        # for every chunk when an index loads).
+        if not (NAMES_A_JOB.search(text) or SPEAKS_OF_PAY.search(text)):
+            continue
         for sentence in SENTENCE.split(text):
-            named |= roles_in(sentence)
+            roles = roles_in(sentence)
+            named |= roles
             if SPEAKS_OF_PAY.search(sentence):
                 paid |= roles_in(sentence, people_only=False)
-                paid_jobs |= {job for _, job in roles_in(sentence)}
+                paid_jobs |= {job for _, job in roles}
     return frozenset(role for role in named - paid if role[1] not in paid_jobs)
 
 

@@ -13,8 +13,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rag.errors import RagError
-from rag.settings import Settings
+from rag.errors import ConfigurationError, RagError
+from rag.settings import Settings, load_settings
+
+# Hosts that are this machine: a Chroma server there and this server cannot share a port.
+LOCAL_HOSTS = {"localhost", "0.0.0.0", "::", "::1", "ip6-localhost"}
 
 
 def positive_int(value: str) -> int:
@@ -54,6 +57,9 @@ def announce_stage(stage: str) -> None:
 
 
 def _service(settings: Settings):  # type: ignore[no-untyped-def]
+    from rag.store import require_built_index
+
+    require_built_index(settings)  # before the model loads, and without creating the index folder
     from rag.service import QAService
 
     service = QAService(settings)
@@ -119,7 +125,26 @@ def shared_metrics_dir(workers: int) -> tuple[str | None, bool]:
     return folder, made
 
 
+def port_clash(settings: Settings, host: str, port: int) -> str | None:
+    """Why serving on host:port would take the port of the Chroma server the settings name, or None.
+    Both default to 8000 (the contract fixes them), so `chroma run` on this machine needs another."""
+    chroma = (settings.chroma_host or "").strip("[]").lower()
+    if not chroma or settings.chroma_port != port:
+        return None
+    if chroma in LOCAL_HOSTS or chroma.startswith("127.") or chroma == host.strip("[]").lower():
+        return (
+            f"RAG_CHROMA_HOST={settings.chroma_host} and RAG_CHROMA_PORT={port} name the port this server "
+            f"would listen on ({host}:{port}); run Chroma on another port (`chroma run --port 8001` with "
+            "RAG_CHROMA_PORT=8001) or serve on another (--port or RAG_PORT)"
+        )
+    return None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    host, port = args.host or settings.host, args.port or settings.port
+    clash = port_clash(settings, host, port)
+    if clash:
+        raise ConfigurationError(clash)
     import uvicorn
 
     folder, made = shared_metrics_dir(args.workers)
@@ -127,8 +152,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         uvicorn.run(
             "api.app:create_app",
             factory=True,
-            host=args.host or settings.host,
-            port=args.port or settings.port,
+            host=host,
+            port=port,
             workers=args.workers,
             log_level="info",
             # The app formats every log line (JSON with request and query ids) and writes the access log.
@@ -229,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     run: Callable[[argparse.Namespace, Settings], int] = args.run
     try:
-        settings = Settings()
+        settings = load_settings()
         return run(args, settings)
     except RagError as exc:
         print(f"rag {args.command}: error: {exc}", file=sys.stderr)

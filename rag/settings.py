@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from rag.errors import ConfigurationError
 
 DEFAULT_THRESHOLD_FILE = Path(__file__).with_name("abstention.json")
 
@@ -89,3 +91,33 @@ class Settings(BaseSettings):
     @property
     def uses_chroma_server(self) -> bool:
         return bool(self.chroma_host)
+
+
+# Never echoed back in an error message.
+SECRET_SETTINGS = {
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "RAG_API_KEYS",
+    "RAG_STATE_DSN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+}
+
+
+def load_settings() -> Settings:
+    """The settings of this process; a broken value is a ConfigurationError of one line naming the
+    variable and what it holds, not pydantic's multi-line report."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_settings_error(exc)) from None
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        name = ".".join(str(part) for part in error.get("loc", ())) or "settings"
+        shown = name if name in SECRET_SETTINGS else f"{name}={error.get('input')!r}"
+        problems.append(f"{shown}: {error.get('msg', 'invalid')}")
+    return "bad setting " + "; ".join(problems)

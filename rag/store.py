@@ -31,6 +31,8 @@ POINTER_ID = "active"
 CHUNK_PREFIX = "chunks_"
 BATCH = 256
 READ_PAGE = 5000
+# The file an embedded Chroma store keeps in its folder; there is no index without it.
+CHROMA_DATABASE = "chroma.sqlite3"
 # SQLite's own words for a file that is damaged (SQLITE_CORRUPT) or not a database (SQLITE_NOTADB), as
 # opposed to one that is merely unreachable for now (full disk, locked, no permission).
 DAMAGED = re.compile(r"\(code: (?:11|26)\)|malformed|not a database", re.IGNORECASE)
@@ -56,6 +58,16 @@ def connect(settings: Settings) -> ClientAPI:
                 "`rag ingest --rebuild` sets the damaged store aside and builds a new one"
             ) from exc
         raise IndexUnavailable(f"cannot open the Chroma store ({where(settings)}): {exc}") from exc
+
+
+def require_built_index(settings: Settings) -> None:
+    """Raise IndexMissing, creating nothing, when the embedded store has never been built: a command
+    that only reads checks this before it loads a model or opens Chroma (which would create the folder
+    and an empty database). A Chroma server is checked when the index is loaded."""
+    if settings.chroma_host:
+        return
+    if not (settings.index_dir / CHROMA_DATABASE).is_file():
+        raise IndexMissing(f"no index has been built in the {where(settings)}; run `rag ingest`")
 
 
 def release_client(index_dir: Path) -> None:
@@ -93,6 +105,7 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "end": chunk.end,
         "context": chunk.context,
         "text": chunk.text,
+        "unit": chunk.unit_start,
     }
 
 
@@ -106,6 +119,8 @@ def chunk_from_record(chunk_id: str, metadata: dict[str, Any]) -> Chunk:
         start=int(metadata["start"]),
         end=int(metadata["end"]),
         context=str(metadata.get("context") or ""),
+        # An index written before units were stored reads each chunk as its own unit.
+        unit=int(metadata.get("unit", -1)),
     )
 
 

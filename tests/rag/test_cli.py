@@ -1,26 +1,40 @@
-"""The `rag` command fails in one line, never with a traceback."""
+"""The `rag` command fails in one line, never with a traceback. Each run gets a clean environment (no
+developer `.env` or `RAG_*` settings) and a working folder of its own."""
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from rag.cli import port_clash
+from rag.settings import Settings
+from tests.clean_env import clean_env, neutral_cwd
+from tests.conftest import CORPUS, make_settings
 
 
-def run_rag(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_rag(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, python: tuple[str, ...] = ("-m", "rag.cli")
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args],
+        [sys.executable, *python, *args],
         capture_output=True,
         text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=300,
+        cwd=neutral_cwd(),
+        env=clean_env(RAG_CORPUS_DIR=str(CORPUS), **(env or {})),
+        timeout=timeout,
     )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], command: str) -> str:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"rag {command}: error:"), result.stderr
+    return lines[0]
 
 
 @pytest.mark.parametrize("args", [("ask", ""), ("ask", "   "), ("retrieve", "")])
@@ -33,10 +47,61 @@ def test_empty_text_is_a_one_line_error(args: tuple[str, ...]) -> None:
 
 def test_missing_index_is_a_one_line_error(tmp_path: Path) -> None:
     result = run_rag("ask", "What do AI engineers earn?", env={"RAG_INDEX_DIR": str(tmp_path / "none")})
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.strip().splitlines() if line]
-    assert lines[-1].startswith("rag ask: error:") and "rag ingest" in lines[-1]
+    assert "rag ingest" in one_line_error(result, "ask")
     assert "Traceback" not in result.stderr
+
+
+# Runs `rag ask` in-process in the child and reports whether torch (the embedding model) was imported.
+ASK_AND_REPORT_TORCH = (
+    "-c",
+    "import sys; from rag.cli import main; code = main(sys.argv[1:]); "
+    "print('torch loaded' if 'torch' in sys.modules else 'no torch'); sys.exit(code)",
+)
+
+
+@pytest.mark.parametrize("command", ["ask", "retrieve"])
+def test_a_missing_index_fails_before_the_model_loads_and_creates_nothing(tmp_path: Path, command: str) -> None:
+    index = tmp_path / "index"
+    result = run_rag(
+        command, "What do AI engineers earn?", env={"RAG_INDEX_DIR": str(index)}, python=ASK_AND_REPORT_TORCH
+    )
+    assert "rag ingest" in one_line_error(result, command)
+    assert result.stdout.strip() == "no torch"
+    assert not index.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("RAG_TOP_K", "abc"), ("RAG_PORT", "eighty"), ("RAG_LLM", "gpt"), ("RAG_TORCH_THREADS", "0")],
+)
+def test_a_broken_setting_is_one_line_naming_it(tmp_path: Path, name: str, value: str) -> None:
+    result = run_rag("ask", "x", env={"RAG_INDEX_DIR": str(tmp_path / "index"), name: value})
+    line = one_line_error(result, "ask")
+    assert f"{name}={value!r}" in line
+    assert "https://" not in line and "Traceback" not in result.stderr
+
+
+def test_serve_refuses_the_port_of_a_local_chroma_server(tmp_path: Path) -> None:
+    env = {
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_STATE_PATH": str(tmp_path / "state.sqlite3"),
+        "RAG_CHROMA_HOST": "localhost",
+    }
+    # Both at their defaults (8000), and both set to one other port.
+    for extra, port in (({}, 8000), ({"RAG_CHROMA_PORT": "8765", "RAG_PORT": "8765"}, 8765)):
+        result = run_rag("serve", env=env | extra, timeout=60)
+        line = one_line_error(result, "serve")
+        assert "RAG_CHROMA_PORT" in line and str(port) in line
+    result = run_rag("serve", "--port", "8766", env=env | {"RAG_CHROMA_PORT": "8766"}, timeout=60)
+    assert "RAG_CHROMA_PORT" in one_line_error(result, "serve")
+
+
+def test_a_remote_chroma_server_or_another_port_is_no_clash(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, RAG_CHROMA_HOST="chroma.internal", RAG_CHROMA_PORT=8000)
+    assert port_clash(settings, "127.0.0.1", 8000) is None
+    local = make_settings(tmp_path, RAG_CHROMA_HOST="127.0.0.1", RAG_CHROMA_PORT=8001)
+    assert port_clash(local, "127.0.0.1", 8000) is None
+    assert port_clash(local, "0.0.0.0", 8001) is not None
 
 
 def test_bad_top_k_is_rejected_by_the_parser() -> None:
@@ -44,9 +109,7 @@ def test_bad_top_k_is_rejected_by_the_parser() -> None:
     assert result.returncode != 0 and "Traceback" not in result.stderr
 
 
-def test_ask_json_prints_the_query_object(built_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    import json
-
+def test_ask_json_prints_the_query_object(built_settings: Settings, tmp_path: Path) -> None:
     env = {"RAG_INDEX_DIR": str(built_settings.index_dir), "RAG_STATE_PATH": str(tmp_path / "s.db")}
     result = run_rag("ask", "How long does it take to hire a senior AI engineer?", "--json", env=env)
     assert result.returncode == 0, result.stderr

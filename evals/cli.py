@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evals.dataset import DEFAULT_DATASET, DatasetError
 from evals.harness import PRIMARY, run_harness
-from evals.report import summary_table, write_json, write_markdown
+from evals.report import SHAPE_COLUMNS, summary_table, write_json, write_markdown
 from rag.settings import Settings
 
 
@@ -37,8 +37,11 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if outcome.calibration is not None:
         print(f"abstention threshold calibrated: {outcome.calibration.threshold:.4f} -> {settings.threshold_file}")
     print(summary_table(outcome.summaries))
+    if outcome.by_shape:
+        print()
+        print(summary_table(outcome.by_shape, SHAPE_COLUMNS))
     if args.json_out:
-        write_json(Path(args.json_out), outcome.summaries, outcome.results, outcome.meta)
+        write_json(Path(args.json_out), outcome.summaries, outcome.results, outcome.meta, outcome.by_shape)
         print(f"wrote {args.json_out}")
     if args.report:
         path = write_markdown(
@@ -50,6 +53,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             outcome.threshold,
             outcome.calibration,
             outcome.meta,
+            outcome.by_shape,
         )
         print(f"wrote {path}")
     return 0

@@ -26,6 +26,9 @@ class EvalItem:
     answerable: bool = True
     split: str = ""
     category: str = ""
+    # What the question asks for ("fact", "list", "section", "table", "comparison", …): results are
+    # also reported per shape.
+    shape: str = ""
     follows: str | None = None
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
@@ -50,7 +53,18 @@ def parse_item(raw: object, where: str) -> EvalItem:
     answerable = raw.get("answerable", True)
     if not isinstance(answerable, bool):
         raise DatasetError(f"{where}: `answerable` must be true or false")
-    known = {"id", "question", "evidence", "evidence_mode", "facts", "answerable", "split", "category", "follows"}
+    known = {
+        "id",
+        "question",
+        "evidence",
+        "evidence_mode",
+        "facts",
+        "answerable",
+        "split",
+        "category",
+        "shape",
+        "follows",
+    }
     return EvalItem(
         id=str(raw.get("id", where)),
         question=question,
@@ -60,6 +74,7 @@ def parse_item(raw: object, where: str) -> EvalItem:
         answerable=answerable,
         split=str(raw.get("split", "") or ""),
         category=str(raw.get("category", "") or ""),
+        shape=str(raw.get("shape", "") or ""),
         follows=str(raw["follows"]) if raw.get("follows") else None,
         extra={k: v for k, v in raw.items() if k not in known},
     )

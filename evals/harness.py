@@ -32,6 +32,8 @@ class Outcome:
     threshold: float
     calibration: Calibration | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # "split / shape" -> system -> summary, for datasets whose questions carry a `shape`.
+    by_shape: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 def split_names(items: Sequence[EvalItem]) -> list[str]:
@@ -44,6 +46,20 @@ def summaries_by_split(
     out: dict[str, dict[str, dict[str, Any]]] = {"all": {s: summarise(rs, ks) for s, rs in results.items()}}
     for split in split_names(items):
         out[split] = {s: summarise([r for r in rs if r.item.split == split], ks) for s, rs in results.items()}
+    return out
+
+
+def summaries_by_shape(
+    results: dict[str, list[QuestionResult]], items: Sequence[EvalItem], ks: Sequence[int], split: str | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """One summary per question shape (the dataset's `shape` field), optionally within one split."""
+    shapes = sorted({item.shape for item in items if item.shape})
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for shape in shapes:
+        out[shape] = {
+            s: summarise([r for r in rs if r.item.shape == shape and (split is None or r.item.split == split)], ks)
+            for s, rs in results.items()
+        }
     return out
 
 
@@ -91,6 +107,10 @@ def run_harness(
         "seconds": round(time.time() - started, 1),
         "abstention threshold": round(extractive_answerer(service).threshold, 4),
     }
+    by_shape: dict[str, dict[str, dict[str, Any]]] = {}
+    for split in [None, *split_names(items)]:
+        for shape, summary in summaries_by_shape(results, items, ks, split).items():
+            by_shape[f"{split or 'all'} / {shape}"] = summary
     return Outcome(
         dataset,
         items,
@@ -99,4 +119,5 @@ def run_harness(
         extractive_answerer(service).threshold,
         calibration,
         meta,
+        by_shape,
     )

@@ -112,6 +112,16 @@ def citation_supported(quote: str, evidence: Sequence[str]) -> bool:
     return any(normalize(e) in q or (q and q in normalize(e)) for e in evidence)
 
 
+def evidence_quoted(quotes: Sequence[str], evidence: Sequence[str]) -> list[bool]:
+    """For each evidence string, whether a quote of the answer holds it (or lies inside it: a quote
+    may be one sentence of a longer evidence string)."""
+    return [any(citation_supported(q, [e]) for q in quotes) for e in evidence]
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return 0.0

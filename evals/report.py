@@ -22,6 +22,9 @@ HEADLINE = [
     "fact_recall",
     "citations_valid",
     "citation_support",
+    "answer_holds_evidence",
+    "list_recall",
+    "answer_words_p50",
     "abstain_recall",
     "false_abstention",
     "followup_pass",
@@ -49,12 +52,31 @@ def summary_table(summaries: dict[str, dict[str, dict[str, Any]]], columns: Sequ
     return "\n".join(lines)
 
 
+# The columns of the table per question shape: completeness beside precision and length.
+SHAPE_COLUMNS = [
+    "hit@1",
+    "hit@3",
+    "fact_recall",
+    "list_recall",
+    "answer_holds_evidence",
+    "citation_support",
+    "answer_words_p50",
+    "citations_valid",
+    "abstain_recall",
+    "false_abstention",
+]
+
+
 def result_record(r: QuestionResult) -> dict[str, Any]:
     answer = r.run.answer
     return {
         "id": r.item.id,
         "split": r.item.split,
         "category": r.item.category,
+        "shape": r.item.shape,
+        "answer_shape": answer.shape if answer else None,
+        "evidence_quoted": r.quoted,
+        "answer_words": r.answer_words,
         "question": r.item.question,
         "resolved": r.run.resolved,
         "answerable": r.item.answerable,
@@ -79,10 +101,12 @@ def write_json(
     summaries: dict[str, dict[str, dict[str, Any]]],
     results: dict[str, list[QuestionResult]],
     meta: dict[str, Any],
+    by_shape: dict[str, dict[str, dict[str, Any]]] | None = None,
 ) -> None:
     payload = {
         "meta": meta,
         "summary": summaries,
+        "by_shape": by_shape or {},
         "questions": {system: [result_record(r) for r in rs] for system, rs in results.items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,8 +124,9 @@ def failures(results: Sequence[QuestionResult]) -> list[QuestionResult]:
         missed = r.scored_for_retrieval and r.first_rank != 1
         wrong_abstention = r.abstained is not None and r.abstained == r.item.answerable
         missing_facts = bool(r.facts_found) and not all(r.facts_found)
+        incomplete = r.item.evidence_mode == "all" and bool(r.quoted) and not all(r.quoted)
         unsupported = r.item.answerable and not r.abstained and r.supported and not all(r.supported)
-        if missed or wrong_abstention or missing_facts or unsupported or r.citations_valid is False:
+        if missed or wrong_abstention or missing_facts or unsupported or incomplete or r.citations_valid is False:
             bad.append(r)
     return bad
 
@@ -117,6 +142,8 @@ def why(r: QuestionResult) -> str:
         reasons.append("facts missing: " + ", ".join(missing))
     if r.item.answerable and not r.abstained and r.supported and not all(r.supported):
         reasons.append(f"{r.supported.count(False)} of {len(r.supported)} citations not on the evidence")
+    if r.item.evidence_mode == "all" and r.quoted and not all(r.quoted):
+        reasons.append(f"answer quotes {sum(r.quoted)} of {len(r.quoted)} evidence strings")
     if r.citations_valid is False:
         reasons.append("invalid citation")
     return "; ".join(reasons)
@@ -158,6 +185,7 @@ def write_markdown(
     threshold: float,
     calibration: Calibration | None,
     meta: dict[str, Any],
+    by_shape: dict[str, dict[str, dict[str, Any]]] | None = None,
 ) -> Path:
     from evals.plots import plot_hit_rate, plot_scores
 
@@ -167,6 +195,8 @@ def write_markdown(
     lines = [f"# {title}", ""]
     lines += [f"- {key}: {value}" for key, value in meta.items()]
     lines += ["", "## Summary", "", summary_table(summaries), ""]
+    if by_shape:
+        lines += ["## By question shape", "", summary_table(by_shape, SHAPE_COLUMNS), ""]
     lines += ["![hit rate against k](hit_rate.png)", "", "![top-1 scores](scores.png)", ""]
     if calibration is not None:
         lines += [
@@ -186,13 +216,16 @@ def write_markdown(
     lines += [
         "## Per question",
         "",
-        "| id | split | question | first relevant rank | facts | abstained |",
-        "|---|---|---|---|---|---|",
+        "| id | split | shape | question | first relevant rank | facts | evidence quoted | answer shape, words | abstained |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in project:
         facts = f"{sum(r.facts_found)}/{len(r.facts_found)}" if r.facts_found else "—"
+        quoted = f"{sum(r.quoted)}/{len(r.quoted)}" if r.quoted else "—"
+        shaped = f"{r.run.answer.shape}, {r.answer_words}" if r.run.answer and r.answer_words is not None else "—"
         lines.append(
-            f"| {r.item.id} | {r.item.split} | {cell(r.item.question, 70)} | {fmt(r.first_rank)} | {facts} | "
+            f"| {r.item.id} | {r.item.split} | {r.item.shape or '—'} | {cell(r.item.question, 70)} | "
+            f"{fmt(r.first_rank)} | {facts} | {quoted} | {shaped} | "
             f"{fmt(r.abstained)}{'' if r.item.answerable else ' (should)'} |"
         )
     lines += followup_section(project)

@@ -23,6 +23,9 @@ class QuestionResult:
     facts_found: list[bool] = field(default_factory=list)
     citations_valid: bool | None = None
     supported: list[bool] = field(default_factory=list)
+    # Per evidence string: whether a quote of the answer holds it (completeness of the answer).
+    quoted: list[bool] = field(default_factory=list)
+    answer_words: int | None = None
     abstained: bool | None = None
 
     @property
@@ -77,7 +80,11 @@ def score(item: EvalItem, run: Run, ks: Sequence[int], sources: dict[str, str]) 
         if item.answerable:
             result.facts_found = m.facts_found(run.answer.answer, item.facts)
             if item.evidence:
-                result.supported = [m.citation_supported(str(c["quote"]), item.evidence) for c in citations]
+                quotes = [str(c["quote"]) for c in citations]
+                result.supported = [m.citation_supported(q, item.evidence) for q in quotes]
+                result.quoted = m.evidence_quoted(quotes, item.evidence)
+        if run.answer.answerable:
+            result.answer_words = m.words(run.answer.answer)
     return result
 
 
@@ -109,12 +116,33 @@ def summarise(results: Sequence[QuestionResult], ks: Sequence[int]) -> dict[str,
     abstained = [r for r in answered if r.abstained]
     citations = [ok for r in answerable if not r.abstained for ok in r.supported]
     followups = [r for r in answerable if r.item.follows and r.item.evidence]
+    # Completeness: of the questions that need every evidence string, the share the answer quotes.
+    needs_all = [r for r in answerable if r.item.evidence_mode == "all" and r.item.evidence and not r.abstained]
+    answered_with_evidence = [r for r in answerable if r.item.evidence and not r.abstained]
+    lengths = [float(r.answer_words) for r in answerable if r.answer_words is not None]
     summary.update(
         {
             "fact_recall": mean([float(all(r.facts_found)) for r in with_facts]),
             "fact_recall_per_fact": mean([float(f) for r in with_facts for f in r.facts_found]),
             "citations_valid": mean([float(bool(r.citations_valid)) for r in answered]),
             "citation_support": mean([float(ok) for ok in citations]) if citations else None,
+            # The answer holds the evidence: at least one of its quotes does (answered questions).
+            "answer_holds_evidence": (
+                mean([float(any(r.supported)) for r in answered_with_evidence]) if answered_with_evidence else None
+            ),
+            # An abstention on a question that needs a list quotes none of it: counted as 0.
+            "list_recall": (
+                mean(
+                    [
+                        mean([float(q) for q in r.quoted]) if not r.abstained else 0.0
+                        for r in answerable
+                        if r.item.evidence_mode == "all" and r.item.evidence
+                    ]
+                )
+                if needs_all
+                else None
+            ),
+            "answer_words_p50": m.median(lengths) if lengths else None,
             "abstain_precision": (
                 sum(not r.item.answerable for r in abstained) / len(abstained) if abstained else None
             ),

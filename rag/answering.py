@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from rag.counterpart import role_label
 from rag.figures import ASKS_FOR_A_FIGURE, ASKS_FOR_A_PERCENTAGE
 from rag.models import Answer, Chunk, Citation, RetrievedChunk
 from rag.sentences import split_sentences
+from rag.shapes import MAX_LIST_ITEMS, SECTION_WORDS, Outline, Shape, asks_for_a_list, table_columns
 from rag.text import STOPWORDS, content_terms, raw_words, stem
 
 DEFAULT_THRESHOLD = 0.35
@@ -98,6 +99,29 @@ class Quote:
         return self.chunk.text[offset : offset + self.end - self.start]
 
 
+# A part of a document: its source and heading path.
+SectionRef = tuple[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class QuoteGroup:
+    """Quotes shown together: under `heading` as a list, or (no heading) each with its own lead-in."""
+
+    heading: str
+    quotes: list[Quote] = field(default_factory=list)
+    more: str = ""  # what did not fit ("3 more in …")
+
+
+def item_span(chunk: Chunk) -> tuple[int, int]:
+    """What a list or section quotes of a unit: the answer of a Q&A pair, else the whole chunk."""
+    return answer_span(chunk)
+
+
+def list_heading(chunk: Chunk) -> str:
+    """A list's heading, with the one above it when the list is a sub-section (as `lead_in`)."""
+    return " › ".join(chunk.section[-2:] if len(chunk.section) >= 3 else chunk.section[-1:])
+
+
 def answer_span(chunk: Chunk) -> tuple[int, int]:
     """For a question/answer pair the answer is what to quote; otherwise the whole chunk."""
     if chunk.kind == "qa":
@@ -140,36 +164,148 @@ class ExtractiveAnswerer:
         dense_question: str,
         retrieved: Sequence[RetrievedChunk],
         parts: int = 1,
+        outline: Outline | None = None,
+        section: SectionRef | None = None,
     ) -> Answer:
+        """The answer to `question` from `retrieved` (ranked; a several-part question's first `parts`
+        are the best of each part). With the document's `outline`, a list question is answered with
+        its whole list and a question about a part of the document (`section`) with that part."""
         if not retrieved or self.confidence(retrieved) < self.threshold:
             return abstention(query_id, question, retrieved)
-        chosen = self.choose_chunks(retrieved, parts, dense_question or question)
-        quotes = self.best_quotes(dense_question or question, chosen)
+        shape, groups = self.plan(question, dense_question or question, retrieved, parts, outline, section)
         citations: list[Citation] = []
         lines: list[str] = []
         stated: list[str] = []  # what the answer states: its quotes, and its headings but for their dates
-        for n, quote in enumerate(quotes, start=1):
-            chunk = quote.chunk
-            citations.append(
-                Citation(
-                    n,
-                    chunk.chunk_id,
-                    chunk.source,
-                    chunk.section_path,
-                    quote.text,
-                    quote.start,
-                    quote.end,
-                    round(quote.score, 4),
+        for group in groups:
+            if group.heading:
+                lines.append(f"{group.heading}:")
+            for quote in group.quotes:
+                n = len(citations) + 1
+                chunk = quote.chunk
+                citations.append(
+                    Citation(
+                        n,
+                        chunk.chunk_id,
+                        chunk.source,
+                        chunk.section_path,
+                        quote.text,
+                        quote.start,
+                        quote.end,
+                        round(quote.score, 4),
+                    )
                 )
-            )
-            headings = lead_in(chunk)
-            lines.append(f"{headings}{quote.text} [{n}]")
-            stated.append(f"{YEAR.sub('', headings)}{quote.text}")
+                headings = "" if group.heading else lead_in(chunk, outline)
+                lines.append(f"{'- ' if group.heading else ''}{headings}{quote.text} [{n}]")
+                stated.append(f"{YEAR.sub('', group.heading or headings)}{quote.text}")
+            if group.more:
+                lines.append(group.more)
         if self.config.figures_or_nothing and self.asks_for_a_figure_in_vain(question, stated):
             # "How many interview rounds?" answered by a passage about interviews with no number in it
             # is not an answer: the guide gives no figure for it.
             return abstention(query_id, question, retrieved)
-        return Answer(query_id, question, "\n".join(lines), True, citations, list(retrieved))
+        return Answer(query_id, question, "\n".join(lines), True, citations, list(retrieved), shape=shape)
+
+    def plan(
+        self,
+        question: str,
+        dense_question: str,
+        retrieved: Sequence[RetrievedChunk],
+        parts: int,
+        outline: Outline | None,
+        section: SectionRef | None,
+    ) -> tuple[Shape, list[QuoteGroup]]:
+        """The answer's shape and what it quotes, group by group (a list under its heading, or loose
+        passages that each carry their own headings)."""
+        if parts > 1:
+            # The best passage of each part; a part that is an item of a list the question asks for
+            # by name ("the must-have and nice-to-have qualifications") brings its whole list.
+            groups: list[QuoteGroup] = []
+            for passage in retrieved[:parts]:
+                listed = self.whole_list(question, passage, outline) if outline is not None else None
+                if listed is not None:
+                    groups.append(listed)
+                    continue
+                quote = self.best_quotes(dense_question, [passage])
+                if groups and not groups[-1].heading:
+                    groups[-1].quotes.extend(quote)
+                else:
+                    groups.append(QuoteGroup("", quote))
+            return "comparison", groups
+        best = retrieved[0]
+        if outline is not None and section is not None:
+            found = self.section_groups(outline, section, best.score)
+            if found:
+                return "section", found
+        if outline is not None:
+            listed = self.list_asked(question, retrieved, outline)
+            if listed is not None:
+                return "list", [listed]
+        if best.chunk.kind == "table_row":
+            # One row answers a question about one row; a superlative's runner-up is no answer to it.
+            return "table", [QuoteGroup("", self.best_quotes(dense_question, [best]))]
+        chosen = self.choose_chunks(retrieved, parts, dense_question)
+        return "fact", [QuoteGroup("", self.best_quotes(dense_question, chosen))]
+
+    def list_asked(self, question: str, retrieved: Sequence[RetrievedChunk], outline: Outline) -> QuoteGroup | None:
+        """The whole list the question asks for: the list of the best-ranked item among the first
+        passages whose heading the question names, else of the best passage if it is an item."""
+        items = [r for r in retrieved[: self.config.max_citations + 1] if r.chunk.kind == "bullet"]
+        if not items:
+            return None
+        asked = set(content_terms(question))
+        pick = retrieved[0]
+        for item in items:
+            heading_words = asked & set(content_terms(item.chunk.section[-1])) if item.chunk.section else set()
+            # An item whose heading the question names wins over a better-ranked passage that does not
+            # name it too ("red flags for a senior" stays with the senior level's "Red Flags: …").
+            if heading_words and not heading_words <= unit_terms(pick.chunk):
+                pick = item
+                break
+        return self.whole_list(question, pick, outline)
+
+    def whole_list(self, question: str, pick: RetrievedChunk, outline: Outline) -> QuoteGroup | None:
+        """Every item of `pick`'s list, when it is an item of one and the question asks for a list."""
+        heading = pick.chunk.section[-1] if pick.chunk.section else ""
+        if pick.chunk.kind != "bullet" or not asks_for_a_list(question, heading):
+            return None
+        members = outline.list_items(pick.chunk)
+        if len(members) < 2:
+            return None
+        shown = members[:MAX_LIST_ITEMS]
+        more = ""
+        if len(members) > len(shown):
+            more = f"({len(members) - len(shown)} more in {pick.chunk.section_path}.)"
+        quotes = [Quote(c, *item_span(c), pick.score) for c in shown]
+        return QuoteGroup(list_heading(pick.chunk), quotes, more)
+
+    def section_groups(self, outline: Outline, section: SectionRef, score: float) -> list[QuoteGroup]:
+        """A part of the document, quoted list by list in reading order within a word budget; the
+        sub-sections that do not fit are named."""
+        source, path = section
+        chunks = outline.under(source, path)
+        groups: list[QuoteGroup] = []
+        words = 0
+        left: list[str] = []
+        seen_units: set[tuple[str, int]] = set()
+        for chunk in chunks:
+            unit = (chunk.source, chunk.unit_start)
+            if unit in seen_units or chunk.kind == "heading":
+                continue
+            seen_units.add(unit)
+            start, end = item_span(chunk)
+            size = len(chunk.text[start - chunk.start : end - chunk.start].split())
+            if words + size > SECTION_WORDS and groups:
+                if chunk.section_path not in left:
+                    left.append(chunk.section_path)
+                continue
+            words += size
+            heading = " › ".join(chunk.section[len(path) - 1 :]) if chunk.section else ""
+            if not groups or groups[-1].heading != heading:
+                groups.append(QuoteGroup(heading, []))
+            groups[-1].quotes.append(Quote(chunk, start, end, score))
+        if groups and left:
+            groups[-1] = replace(groups[-1], more="More under: " + "; ".join(left) + ".")
+        return groups
 
     @staticmethod
     def asks_for_a_figure_in_vain(question: str, stated: Sequence[str]) -> bool:
@@ -265,13 +401,19 @@ def counted_unit(question: str) -> str | None:
     return stem(unit.lower()) if unit else None
 
 
-def lead_in(chunk: Chunk) -> str:
+def lead_in(chunk: Chunk, outline: Outline | None = None) -> str:
     """Bullets and table rows read as answers only with the heading they sit under, and the heading
     above it when the list is a sub-section ("Core AI Engineering Skills" recurs under every level:
-    "Senior Level (6+ years) › Core AI Engineering Skills: …"). A labelled paragraph ("Red Flags: …")
-    is one of a set of siblings, so it names the heading that tells them apart."""
+    "Senior Level (6+ years) › Core AI Engineering Skills: …"). A table row adds its column headers,
+    so that "High (1.4x national average)" reads as the cost-of-living factor it is. A labelled
+    paragraph ("Red Flags: …") is one of a set of siblings, so it names the heading that tells them apart."""
     if chunk.kind in ("bullet", "table_row") and chunk.section:
-        return " › ".join(chunk.section[-2:] if len(chunk.section) >= 3 else chunk.section[-1:]) + ": "
+        heading = list_heading(chunk)
+        if chunk.kind == "table_row" and chunk.context:
+            rows = [c.text for c in outline.run_of(chunk)] if outline is not None else [chunk.text]
+            columns = table_columns(chunk.context, rows)
+            heading += f" ({' | '.join(columns) if columns else chunk.context})"
+        return heading + ": "
     if chunk.kind == "paragraph" and len(chunk.section) >= 2 and role_label(chunk):
         return f"{chunk.section[-1]} › "
     return ""

@@ -81,6 +81,7 @@ def chunk_document(document: Document) -> list[Chunk]:
                     piece.start,
                     piece.end,
                     piece.context,
+                    block.start,
                 )
             )
     return chunks

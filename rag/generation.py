@@ -13,10 +13,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.answering import ExtractiveAnswerer
+from rag.answering import ExtractiveAnswerer, SectionRef
 from rag.models import Answer, Citation, RetrievedChunk
 from rag.resilience import CircuitBreaker, ProviderError, RetryPolicy
 from rag.sentences import NOT_AN_END
+from rag.shapes import Outline
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +200,13 @@ class GenerativeAnswerer:
         dense_question: str,
         retrieved: Sequence[RetrievedChunk],
         parts: int = 1,
+        outline: Outline | None = None,
+        section: SectionRef | None = None,
     ) -> Answer:
         """Same contract as `ExtractiveAnswerer.compose`; `answer.answerer` says who wrote the answer."""
-        fallback = self.extractive.compose(query_id, question, dense_question, retrieved, parts=parts)
+        fallback = self.extractive.compose(
+            query_id, question, dense_question, retrieved, parts=parts, outline=outline, section=section
+        )
         if not fallback.answerable:
             # The calibrated abstention stands: no provider call, nothing for a planted passage to steer.
             return fallback

@@ -100,13 +100,14 @@ def set_aside_damaged_store(index_dir: Path) -> Path:
 
 
 def same_placement(a: Chunk, b: Chunk) -> bool:
-    return (a.start, a.end, a.section, a.kind, a.text, a.context) == (
+    return (a.start, a.end, a.section, a.kind, a.text, a.context, a.unit_start) == (
         b.start,
         b.end,
         b.section,
         b.kind,
         b.text,
         b.context,
+        b.unit_start,
     )
 
 

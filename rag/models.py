@@ -21,6 +21,13 @@ class Chunk:
     end: int
     # Extra words that give the unit its meaning out of context (a table's header), never quoted.
     context: str = ""
+    # Where the structural unit (bullet, row, Q&A pair, paragraph) this chunk is a piece of starts: a
+    # long unit is cut at sentence ends, and a list's items are its units, not its pieces. -1: `start`.
+    unit: int = -1
+
+    @property
+    def unit_start(self) -> int:
+        return self.start if self.unit < 0 else self.unit
 
     @property
     def section_path(self) -> str:
@@ -64,6 +71,8 @@ class Answer:
     resolved_question: str = ""
     # Which answerer wrote `answer`: "extractive", or the generator ("openai", "anthropic") when its reply passed verification.
     answerer: str = "extractive"
+    # What the answer quotes (rag/shapes.py): "fact", "list", "section", "table" or "comparison".
+    shape: str = "fact"
 
 
 def citation_payload(citation: Citation) -> dict[str, object]:
@@ -87,6 +96,7 @@ def answer_payload(answer: Answer) -> dict[str, object]:
         "answerable": answer.answerable,
         "citations": [citation_payload(c) for c in answer.citations],
         "answerer": answer.answerer,
+        "shape": answer.shape,
     }
 
 

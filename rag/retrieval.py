@@ -21,7 +21,7 @@ from rag.counterpart import Counterparts
 from rag.coverage import corpus_vocabulary, only_promised, promised_only, unknown_names
 from rag.experience import levels_in, with_level_named
 from rag.figures import asks_for_a_figure
-from rag.followup import alternative_groups, slot_vocabulary
+from rag.followup import alternative_groups, row_label, slot_vocabulary
 from rag.lexicon import (
     SynonymGroup,
     common_terms,
@@ -36,10 +36,13 @@ from rag.parts import Members, split_parts
 from rag.preview import about_the_document, sums_up_the_subject
 from rag.roles import unpaid_roles, unpaid_roles_asked
 from rag.set_aside import set_aside_phrases, without_set_aside
+from rag.shapes import SECTION_CUE, Outline, asks_about_a_section
 from rag.superlative import direction, extreme_row, without_kind_asked_for
 from rag.text import content_terms
 from rag.timing import stage
 
+# A word that names a constraint of the question is used by at most this share of passages.
+RARE_SHARE = 0.1
 # A chunk ranked first by request scores this share above the best other (see `search`).
 FIRST_MARGIN = 0.1
 
@@ -90,8 +93,28 @@ class RetrievalConfig:
     decline_unknown_names: bool = True
     decline_promised_only: bool = True
     decline_unpaid_roles: bool = True
+    # What a question names that its best passage does not answer gets a search of its own
+    # ("a mid-level engineer in Seattle": the level's range and Seattle's row).
+    constraint_parts: bool = True
     k1: float = 1.2
     b: float = 0.75
+
+
+def interleave(rankings: Sequence[list[RetrievedChunk]], top_k: int) -> list[RetrievedChunk]:
+    """The rankings merged rank by rank (the first of each, then the second of each, …), each chunk once."""
+    merged: list[RetrievedChunk] = []
+    seen: set[str] = set()
+    for rank in range(top_k):
+        for ranking in rankings:
+            if rank < len(ranking) and ranking[rank].chunk.chunk_id not in seen:
+                seen.add(ranking[rank].chunk.chunk_id)
+                merged.append(ranking[rank])
+    return merged[:top_k]
+
+
+def chunk_terms(chunk: Chunk) -> set[str]:
+    """The words a chunk answers for: its headings, context and text."""
+    return set(content_terms(" ".join((chunk.section_path, chunk.context, chunk.text))))
 
 
 @dataclass
@@ -183,6 +206,8 @@ class HybridRetriever(BaseRetriever):
         )
         self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
         groups = alternative_groups(chunks)
+        self.groups = groups
+        self.outline = Outline.of(chunks)
         self.slots = slot_vocabulary(chunks, [members for _, members in groups])
         self.members = Members.from_chunks(chunks, [members for _, members in groups])
         self.counterparts = Counterparts(chunks, self.synonyms, groups)
@@ -205,6 +230,21 @@ class HybridRetriever(BaseRetriever):
             or (only_promised(question, self.promised) if config.decline_promised_only else [])
             or (unpaid_roles_asked(question, self.unpaid) if config.decline_unpaid_roles else [])
         )
+
+    def section_asked(self, question: str) -> tuple[str, tuple[str, ...]] | None:
+        """The part of a document a question asks about as a whole ("what should we look for in a
+        senior engineer?": the senior level's section), found among the headings the question names;
+        None for a question about one fact."""
+        if not asks_about_a_section(question):
+            return None
+        # The cue's own words ("what does the guide say") name no part of the guide.
+        question = SECTION_CUE.sub(" ", question)
+        for group, member, _ in sorted(self.members.named(question, self.synonyms), key=lambda hit: hit[2]):
+            key = self.groups[group][0]
+            if key[0] == "heading":
+                source, *path = key[1:]
+                return str(source), (*(str(p) for p in path), member)
+        return None
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -334,16 +374,73 @@ class HybridRetriever(BaseRetriever):
                 extreme = self.extreme_row_id(question, ranking[0].chunk, set_aside_phrases(asked))
                 if extreme is not None and extreme != ranking[0].chunk.chunk_id:
                     ranking = self.search(question, top_k, source, extreme)
-            return ranking, 1
-        rankings = [self.search(part, top_k, source) for part in parts]
-        merged: list[RetrievedChunk] = []
-        seen: set[str] = set()
-        for rank in range(top_k):
-            for ranking in rankings:
-                if rank < len(ranking) and ranking[rank].chunk.chunk_id not in seen:
-                    seen.add(ranking[rank].chunk.chunk_id)
-                    merged.append(ranking[rank])
-        return merged[:top_k], len(parts)
+            extra, answered = (
+                self.constraint_rankings(question, ranking, top_k, source) if self.config.constraint_parts else ([], 0)
+            )
+            if not extra:
+                return ranking, 1
+            if not answered and len(extra) == 1 and first is None:
+                # The best passage answers nothing the question names, and one passage stands under
+                # what it names ("key responsibilities"): that one leads, the rest follow.
+                return interleave([extra[0], ranking], top_k), 1
+            rankings = [ranking, *extra]
+        else:
+            rankings = [self.search(part, top_k, source) for part in parts]
+        return interleave(rankings, top_k), len(rankings)
+
+    def constraint_rankings(
+        self, question: str, ranking: list[RetrievedChunk], top_k: int, source: str | None
+    ) -> tuple[list[list[RetrievedChunk]], int]:
+        """Rankings for what the question names that its best passage does not answer: "a mid-level
+        engineer in Seattle" is answered by the mid-level's range, and Seattle, a row of another
+        table, gets its own search (without the words of what is already answered). A part is kept
+        only when its best passage stands under what it names: each constraint the guide answers in
+        a place of its own gets its passage, and nothing is combined that the guide does not state."""
+        if not ranking or asks_about_a_section(question):
+            return [], 0
+        best_terms = chunk_terms(ranking[0].chunk)
+        named: dict[tuple[int, str], list[tuple[int, int]]] = {}
+        for group, member, (start, end) in self.members.named(question, self.synonyms):
+            # Named in its own words, and by a word few passages use: "Seattle", "mid-level", not
+            # "AI engineer" (every heading) or "hire" (a synonym of sourcing, in a hiring guide).
+            own = set(content_terms(question[start:end])) & self.member_terms((group, member))
+            if any(self.rare(term) for term in own):
+                named.setdefault((group, member), []).append((start, end))
+        answered = [key for key in named if self.member_terms(key) & best_terms]
+        extra = []
+        for key in named:
+            if key in answered:
+                continue
+            part = question
+            for start, end in sorted((span for other in answered for span in named[other]), reverse=True):
+                part = part[:start] + part[end:]
+            found = self.search(" ".join(part.split()), top_k, source)
+            lead = found[0].chunk if found else None
+            if lead is not None and lead.chunk_id != ranking[0].chunk.chunk_id and self.answers_for(lead, key):
+                extra.append(found)
+        return extra, len(answered)
+
+    def rare(self, term: str) -> bool:
+        """Used by at most a tenth of the passages (their text or headings)."""
+        posting = self.bm25.postings.get(term)
+        return posting is not None and len(posting[0]) <= RARE_SHARE * len(self.chunks)
+
+    def answers_for(self, chunk: Chunk, key: tuple[int, str]) -> bool:
+        """`chunk` is under the alternative `key` names (below its heading, or its table row), or
+        names it in its own text ("Senior Level (5+ years): $160,000 …" in a list of pay by level)."""
+        group, member = key
+        if self.member_terms(key) & set(content_terms(chunk.text)):
+            return True
+        kind, source, *where = self.groups[group][0]
+        if chunk.source != source:
+            return False
+        if kind == "table":
+            return chunk.kind == "table_row" and chunk.section_path == where[0] and row_label(chunk) == member
+        return chunk.section[: len(where) + 1] == (*where, member)
+
+    def member_terms(self, key: tuple[int, str]) -> set[str]:
+        group, member = key
+        return set(self.groups[group][1].get(member, ()))
 
     def search(
         self, question: str, top_k: int, source: str | None = None, first: str | None = None

@@ -1,0 +1,165 @@
+"""The shape of an answer, chosen per question from the document's structure: one fact, a whole
+list, a part of the document, a table row under its column headers, or one passage per part of a
+several-part question. Everything here reads the structure the chunks carry (headings, units,
+kinds, a table's header line); nothing names a word of one document."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rag.models import Chunk
+from rag.text import STOPWORDS, content_terms, raw_words
+
+Shape = Literal["fact", "list", "section", "table", "comparison"]
+
+# A question that asks for several things: "list", "all", "what are", "give me" (but not "give me
+# one"), "examples of", "name the".
+LIST_CUE = re.compile(
+    r"\b(?:list|all|every|enumerate|what\s+are|what're|which\s+are|give\s+me\s+(?!an?\b|one\b|a\s+single\b)"
+    r"|examples?\s+of|name\s+(?:the|some|a\s+few))\b",
+    re.IGNORECASE,
+)
+# "what perks", "which platforms", "what soft skills": a plural right after what/which asks for several.
+WHAT_PLURAL = re.compile(r"\b(?:what|which)\s+(?:([a-z-]+)\s+)?([a-z-]{3,}s)\b", re.IGNORECASE)
+# A question about a part of the document as a whole, rather than one fact in it.
+SECTION_CUE = re.compile(
+    r"\b(?:look(?:ing)?\s+for\s+in|what\s+does\s+(?:the|this|our)\s+(?:guide|document|handbook|page)\s+say"
+    r"|(?:tell|show)\s+me\s+(?:about|everything)|overview\s+of|summar(?:y|ise|ize)\s+(?:of\s+)?(?:the\s+)?"
+    r"|what\s+(?:is|are)\s+expected\s+(?:of|from)|expectations?\s+(?:for|of)|what\s+about\b)",
+    re.IGNORECASE,
+)
+# A list is shown whole up to this many items; beyond, the answer says how many more and where.
+MAX_LIST_ITEMS = 12
+# A part of the document is quoted up to about this many words; what does not fit is named by section.
+SECTION_WORDS = 200
+# Words that join the words of one column label ("Cost of Living Factor") and never start or end one.
+CONNECTORS = frozenset({"of", "and", "or", "for", "to", "the", "in", "&", "-", "/", "per", "by"})
+
+
+def is_plural(word: str) -> bool:
+    word = word.lower()
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) and word not in STOPWORDS
+
+
+def asks_for_a_list(question: str, heading: str) -> bool:
+    """The question asks for several items: a list cue, "what/which" before a plural, or a plural
+    word that names the list (its heading: "responsibilities" for "Key Responsibilities")."""
+    if LIST_CUE.search(question):
+        return True
+    for match in WHAT_PLURAL.finditer(question):
+        between = match.group(1)
+        # "what soft skills" asks for several; "what do engineers earn" does not ("do" is no adjective).
+        if is_plural(match.group(2)) and (between is None or between.lower() not in STOPWORDS):
+            return True
+    plurals = {w for w in raw_words(question) if is_plural(w)}
+    named = set(content_terms(heading))
+    return any(set(content_terms(word)) & named for word in plurals)
+
+
+def asks_about_a_section(question: str) -> bool:
+    return bool(SECTION_CUE.search(question))
+
+
+@dataclass(frozen=True)
+class Outline:
+    """The chunks of every document in reading order: where a chunk's list, a section's content and
+    a table's rows are found."""
+
+    chunks: tuple[Chunk, ...]
+
+    @classmethod
+    def of(cls, chunks: Sequence[Chunk]) -> Outline:
+        return cls(tuple(sorted(chunks, key=lambda c: (c.source, c.start))))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_position", {c.chunk_id: i for i, c in enumerate(self.chunks)})
+
+    def position(self, chunk: Chunk) -> int | None:
+        found: dict[str, int] = self._position  # type: ignore[attr-defined]
+        return found.get(chunk.chunk_id)
+
+    def run_of(self, chunk: Chunk) -> list[Chunk]:
+        """The run of chunks of `chunk`'s kind, document and section around it, uninterrupted by any
+        other: one list, or one table's rows."""
+        at = self.position(chunk)
+        if at is None:
+            return [chunk]
+
+        def same(other: Chunk) -> bool:
+            return (other.source, other.section, other.kind) == (chunk.source, chunk.section, chunk.kind)
+
+        first = at
+        while first > 0 and same(self.chunks[first - 1]):
+            first -= 1
+        last = at
+        while last + 1 < len(self.chunks) and same(self.chunks[last + 1]):
+            last += 1
+        return list(self.chunks[first : last + 1])
+
+    def list_items(self, chunk: Chunk) -> list[Chunk]:
+        """The items of `chunk`'s list in the document's order, each as the first piece of its unit (a
+        long bullet is cut into pieces at sentence ends; its first piece says what the item is)."""
+        items: dict[int, Chunk] = {}
+        for piece in self.run_of(chunk):
+            items.setdefault(piece.unit_start, piece)
+        return list(items.values())
+
+    def under(self, source: str, path: tuple[str, ...]) -> list[Chunk]:
+        """Every chunk of `source` under the heading `path`, in reading order."""
+        depth = len(path)
+        return [c for c in self.chunks if c.source == source and c.section[:depth] == path]
+
+
+def table_columns(header: str, rows: Sequence[str]) -> list[str]:
+    """The column labels of a table whose header was flattened into one line of words ("Metro Area
+    Average Salary Cost of Living Factor"): as many as most rows have cells, where a row's cells
+    are told apart by what they hold (words, a figure, words again). Empty when that is unclear."""
+    counts = [len(row_cells(row)) for row in rows]
+    if not counts:
+        return []
+    columns = max(set(counts), key=counts.count)
+    if columns < 2 or counts.count(columns) * 3 < len(counts) * 2:
+        return []
+    words = header.split()
+    best: tuple[float, list[int]] | None = None
+    for cuts in itertools.combinations(range(1, len(words)), columns - 1):
+        bounds = [0, *cuts, len(words)]
+        groups = [words[a:b] for a, b in itertools.pairwise(bounds)]
+        if any(g[0].lower() in CONNECTORS or g[-1].lower() in CONNECTORS for g in groups):
+            continue
+        if any(not g[0][0].isupper() and not g[0][0].isdigit() for g in groups):
+            continue
+        sizes = [len(g) for g in groups]
+        mean = sum(sizes) / len(sizes)
+        spread = sum((s - mean) ** 2 for s in sizes)
+        if best is None or (spread, sizes) < (best[0], best[1]):
+            best = (spread, sizes)
+    if best is None:
+        return []
+    labels, at = [], 0
+    for size in best[1]:
+        labels.append(" ".join(words[at : at + size]))
+        at += size
+    return labels
+
+
+FIGURE_TOKEN = re.compile(r"^[$€£]?\d")
+
+
+def row_cells(row: str) -> list[str]:
+    """A flattened row cut where what it holds changes: from words to a figure ("Seattle $160,000"),
+    and from a figure to a capitalised word ("$220,000 High")."""
+    tokens = row.split()
+    cells: list[list[str]] = []
+    for i, token in enumerate(tokens):
+        previous = tokens[i - 1] if i else ""
+        to_figure = bool(FIGURE_TOKEN.match(token)) and previous[:1].isalpha() and previous.lower() not in CONNECTORS
+        to_words = token[:1].isupper() and bool(re.search(r"[\d)+%]$", previous))
+        if not cells or to_figure or to_words:
+            cells.append([])
+        cells[-1].append(token)
+    return [" ".join(cell) for cell in cells]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 
@@ -92,6 +92,11 @@ class RetrieveResponse(BaseModel):
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    # OpenAI's fields, so its clients read them: the kind of failure, and the field at fault (or null).
+    type: Literal[
+        "invalid_request_error", "authentication_error", "permission_error", "rate_limit_error", "server_error"
+    ]
+    param: str | None
 
 
 class ErrorResponse(BaseModel):

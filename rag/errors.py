@@ -2,9 +2,14 @@
 
 
 class RagError(Exception):
-    """Base of every error this package raises on purpose."""
+    """Base of every error this package raises on purpose; `param` names the input field at fault, written
+    as a caller writes it (`question`, `messages[2].content`), when one is."""
 
     code = "rag_error"
+
+    def __init__(self, message: str = "", *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class InvalidQuestion(RagError):

@@ -117,22 +117,22 @@ class QAService:
     # -- questions -----------------------------------------------------------------------------
     def check_question(self, question: object, field: str = "question") -> str:
         if not isinstance(question, str):
-            raise InvalidQuestion(f"{field} must be a string")
+            raise InvalidQuestion(f"{field} must be a string", param=field)
         # Checked as sent (before stripping), which is what the OpenAPI schema can state.
         if len(question) > self.settings.max_question_chars:
-            raise InvalidQuestion(f"{field} is longer than {self.settings.max_question_chars} characters")
+            raise InvalidQuestion(f"{field} is longer than {self.settings.max_question_chars} characters", param=field)
         if CONTROL_CHARACTERS.search(question):
-            raise InvalidQuestion(f"{field} contains control characters")
+            raise InvalidQuestion(f"{field} contains control characters", param=field)
         cleaned = question.strip()
         if not cleaned:
-            raise InvalidQuestion(f"{field} must not be empty")
+            raise InvalidQuestion(f"{field} must not be empty", param=field)
         return cleaned
 
     def check_top_k(self, top_k: int | None) -> int:
         if top_k is None:
             return self.settings.top_k
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1 or top_k > self.settings.max_top_k:
-            raise InvalidQuestion(f"top_k must be between 1 and {self.settings.max_top_k}, got {top_k}")
+            raise InvalidQuestion(f"top_k must be between 1 and {self.settings.max_top_k}, got {top_k}", param="top_k")
         return top_k
 
     def check_source(self, source: str | None) -> str | None:
@@ -140,7 +140,7 @@ class QAService:
         if source is None:
             return None
         if not isinstance(source, str) or source not in self.index().retriever.sources:
-            raise InvalidQuestion(f"source {source!r} is not a document of the index")
+            raise InvalidQuestion(f"source {source!r} is not a document of the index", param="source")
         return source
 
     def retrieve(

@@ -37,9 +37,9 @@ def message_text(message: ChatMessage, where: str) -> str:
     texts = []
     for part in message.content:
         if part.type != "text":
-            raise InvalidQuestion(f"{where}: only text content is supported, got a {part.type!r} part")
+            raise InvalidQuestion(f"{where}: only text content is supported, got a {part.type!r} part", param=where)
         if part.text is None:
-            raise InvalidQuestion(f"{where}: a text part needs a string `text`")
+            raise InvalidQuestion(f"{where}: a text part needs a string `text`", param=where)
         texts.append(part.text)
     return "\n".join(texts)
 
@@ -49,7 +49,8 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[str]]:
     last = len(messages) - 1
     if messages[last].role != "user":
         raise InvalidQuestion(
-            f"messages[{last}]: the last message must be the user's question, got role {messages[last].role!r}"
+            f"messages[{last}].role: the last message must be the user's question, got {messages[last].role!r}",
+            param=f"messages[{last}].role",
         )
     question = message_text(messages[last], f"messages[{last}].content")
     earlier = [message_text(m, f"messages[{i}].content") for i, m in enumerate(messages[:last]) if m.role == "user"]

@@ -301,7 +301,11 @@ def served(matrix_settings: Settings, embed_model: BaseEmbedding) -> Iterator[Te
 def assert_error_shape(body: object, code: str | None) -> None:
     assert isinstance(body, dict) and set(body) == {"error"}, body
     error = body["error"]
-    assert set(error) == {"code", "message"} and isinstance(error["message"], str) and error["message"], error
+    # The contract's two fields, and OpenAI's `type` and `param` beside them.
+    assert set(error) == {"code", "message", "type", "param"}, error
+    assert isinstance(error["message"], str) and error["message"], error
+    assert error["type"] in {"invalid_request_error", "authentication_error", "server_error"}, error
+    assert error["param"] is None or isinstance(error["param"], str), error
     assert isinstance(error["code"], str) and error["code"]
     if code is not None:
         assert error["code"] == code, error

@@ -3,6 +3,7 @@ served by uvicorn on a loopback port: a real client over a real socket."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,8 +158,8 @@ def test_models_lists_the_one_model(llm: openai.OpenAI) -> None:
         ([user(SEATTLE), {"role": "assistant", "content": "Seattle pays well."}], "last message must be the user"),
         ([user("   ")], "must not be empty"),
         ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}], "only text"),
-        ([{"role": "user", "content": 42}], "messages.0.content"),
-        ([{"role": "wizard", "content": SEATTLE}], "messages.0.role"),
+        ([{"role": "user", "content": 42}], "messages[0].content"),
+        ([{"role": "wizard", "content": SEATTLE}], "messages[0].role"),
         ([user("x" * 5000)], "longer than"),
     ],
 )
@@ -171,6 +172,38 @@ def test_invalid_messages_are_refused_with_a_clear_422(
         body = refused.value.body
         assert isinstance(body, dict) and body["code"] == "invalid_request"
         assert complaint in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("messages", "param"),
+    [
+        ([], "messages"),
+        ([user(SEATTLE), {"role": "assistant", "content": "Seattle pays well."}], "messages[1].role"),
+        ([user(SEATTLE), user("   ")], "messages[1].content"),
+        (
+            [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}],
+            "messages[0].content",
+        ),
+        ([{"role": "wizard", "content": SEATTLE}], "messages[0].role"),
+        ([user("x" * 5000)], "messages[0].content"),
+    ],
+)
+def test_errors_carry_openai_type_and_param_written_one_way(
+    llm: openai.OpenAI, messages: list[dict[str, Any]], param: str
+) -> None:
+    with pytest.raises(openai.UnprocessableEntityError) as refused:
+        llm.chat.completions.create(model="guide-rag", messages=messages)  # type: ignore[arg-type]
+    error = refused.value
+    assert error.type == "invalid_request_error" and error.code == "invalid_request"
+    assert error.param == param
+    # The message names the field as `param` does: `messages[0].role`, never `messages.0.role`.
+    assert param in str(error.body["message"]) and not re.search(r"\.\d", str(error.body["message"]))  # type: ignore[index]
+
+
+def test_an_unknown_model_is_a_not_found_error_of_openai_type(llm: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as missing:
+        llm.models.retrieve("gpt-4o")
+    assert missing.value.type == "invalid_request_error" and missing.value.code == "model_not_found"
 
 
 def test_answers_are_logged_on_the_openai_channel(llm: openai.OpenAI, chat_settings: Settings) -> None:

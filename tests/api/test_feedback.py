@@ -55,7 +55,7 @@ def test_a_bad_rating_is_refused_with_4xx(client: TestClient, body: dict[str, ob
     before = stored_feedback(client)
     response = client.post("/v1/feedback", json={"query_id": query_id, **body})
     assert 400 <= response.status_code < 500
-    assert set(response.json()["error"]) == {"code", "message"}
+    assert set(response.json()["error"]) == {"code", "message", "type", "param"}
     assert stored_feedback(client) == before
 
 

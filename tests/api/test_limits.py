@@ -36,7 +36,10 @@ def settings_for(built: Settings, tmp_path: Path, **changes: Any) -> Settings:
 
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
-    assert response.json() == {"error": {"code": code, "message": response.json()["error"]["message"]}}
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "type", "param"} and error["code"] == code
+    kinds = {429: "rate_limit_error", 503: "server_error", 504: "server_error"}
+    assert error["type"] == kinds.get(status, "invalid_request_error")
 
 
 # -- body size over real sockets ---------------------------------------------------------------------------

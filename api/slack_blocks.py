@@ -196,9 +196,24 @@ def notification_text(blocks: list[Block]) -> str:
     return escape(shorten(unescape(first), NOTIFICATION_CHARS))
 
 
+def as_mrkdwn(text: str) -> str:
+    """An answer's lines for Slack: an item of a list ("- …") as a bullet, a list's heading ("Key
+    Responsibilities:", no citation of its own) in bold."""
+    lines = text.split("\n")
+    shown = []
+    for i, line in enumerate(lines):
+        if line.startswith("- "):
+            shown.append("• " + line[2:])
+        elif line.endswith(":") and i + 1 < len(lines) and lines[i + 1].startswith("- ") and "*" not in line:
+            shown.append(f"*{line}*")
+        else:
+            shown.append(line)
+    return "\n".join(shown)
+
+
 def answer_messages(answer: Answer) -> list[Message]:
     """The reply to a question: the answer (or a polite abstention), its sources, and feedback buttons."""
-    body = answer.answer if answer.answerable else abstention_text(answer)
+    body = as_mrkdwn(answer.answer) if answer.answerable else abstention_text(answer)
     blocks = [*section_blocks(body), *source_blocks(answer.citations), feedback_block(answer.query_id)]
     return into_messages(blocks)
 

@@ -252,7 +252,7 @@ class ExtractiveAnswerer:
         items = [r for r in retrieved[: self.config.max_citations + 1] if r.chunk.kind == "bullet"]
         if not items:
             return None
-        asked = set(content_terms(question))
+        asked = set(content_terms(question)) - outline.common
         pick = retrieved[0]
         for item in items:
             heading_words = asked & set(content_terms(item.chunk.section[-1])) if item.chunk.section else set()
@@ -266,7 +266,7 @@ class ExtractiveAnswerer:
     def whole_list(self, question: str, pick: RetrievedChunk, outline: Outline) -> QuoteGroup | None:
         """Every item of `pick`'s list, when it is an item of one and the question asks for a list."""
         heading = pick.chunk.section[-1] if pick.chunk.section else ""
-        if pick.chunk.kind != "bullet" or not asks_for_a_list(question, heading):
+        if pick.chunk.kind != "bullet" or not asks_for_a_list(question, heading, outline.common):
             return None
         members = outline.list_items(pick.chunk)
         if len(members) < 2:

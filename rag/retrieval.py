@@ -204,10 +204,10 @@ class HybridRetriever(BaseRetriever):
             if self.config.strip_common
             else frozenset()
         )
+        self.outline = Outline.of(chunks, self.common)
         self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
         groups = alternative_groups(chunks)
         self.groups = groups
-        self.outline = Outline.of(chunks)
         self.slots = slot_vocabulary(chunks, [members for _, members in groups])
         self.members = Members.from_chunks(chunks, [members for _, members in groups])
         self.counterparts = Counterparts(chunks, self.synonyms, groups)
@@ -239,7 +239,7 @@ class HybridRetriever(BaseRetriever):
             return None
         # The cue's own words ("what does the guide say") name no part of the guide.
         question = SECTION_CUE.sub(" ", question)
-        for group, member, _ in sorted(self.members.named(question, self.synonyms), key=lambda hit: hit[2]):
+        for group, member, _ in sorted(self.named_rarely(question), key=lambda hit: hit[2]):
             key = self.groups[group][0]
             if key[0] == "heading":
                 source, *path = key[1:]
@@ -400,12 +400,8 @@ class HybridRetriever(BaseRetriever):
             return [], 0
         best_terms = chunk_terms(ranking[0].chunk)
         named: dict[tuple[int, str], list[tuple[int, int]]] = {}
-        for group, member, (start, end) in self.members.named(question, self.synonyms):
-            # Named in its own words, and by a word few passages use: "Seattle", "mid-level", not
-            # "AI engineer" (every heading) or "hire" (a synonym of sourcing, in a hiring guide).
-            own = set(content_terms(question[start:end])) & self.member_terms((group, member))
-            if any(self.rare(term) for term in own):
-                named.setdefault((group, member), []).append((start, end))
+        for group, member, span in self.named_rarely(question):
+            named.setdefault((group, member), []).append(span)
         answered = [key for key in named if self.member_terms(key) & best_terms]
         extra = []
         for key in named:
@@ -419,6 +415,17 @@ class HybridRetriever(BaseRetriever):
             if lead is not None and lead.chunk_id != ranking[0].chunk.chunk_id and self.answers_for(lead, key):
                 extra.append(found)
         return extra, len(answered)
+
+    def named_rarely(self, question: str) -> list[tuple[int, str, tuple[int, int]]]:
+        """The alternatives `question` names in their own words, by a word few passages use:
+        "Seattle", "mid-level", not "AI engineer" (every heading) or "hire" (a synonym of sourcing, in
+        a hiring guide)."""
+        found = []
+        for group, member, (start, end) in self.members.named(question, self.synonyms):
+            own = set(content_terms(question[start:end])) & self.member_terms((group, member))
+            if any(self.rare(term) for term in own):
+                found.append((group, member, (start, end)))
+        return found
 
     def rare(self, term: str) -> bool:
         """Used by at most a tenth of the passages (their text or headings)."""

@@ -45,9 +45,10 @@ def is_plural(word: str) -> bool:
     return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) and word not in STOPWORDS
 
 
-def asks_for_a_list(question: str, heading: str) -> bool:
+def asks_for_a_list(question: str, heading: str, common: frozenset[str] = frozenset()) -> bool:
     """The question asks for several items: a list cue, "what/which" before a plural, or a plural
-    word that names the list (its heading: "responsibilities" for "Key Responsibilities")."""
+    word that names the list (its heading: "responsibilities" for "Key Responsibilities"), other than
+    the words most of the document uses (`common`: "engineers" names no list of an engineering guide)."""
     if LIST_CUE.search(question):
         return True
     for match in WHAT_PLURAL.finditer(question):
@@ -56,7 +57,7 @@ def asks_for_a_list(question: str, heading: str) -> bool:
         if is_plural(match.group(2)) and (between is None or between.lower() not in STOPWORDS):
             return True
     plurals = {w for w in raw_words(question) if is_plural(w)}
-    named = set(content_terms(heading))
+    named = set(content_terms(heading)) - common
     return any(set(content_terms(word)) & named for word in plurals)
 
 
@@ -70,10 +71,12 @@ class Outline:
     a table's rows are found."""
 
     chunks: tuple[Chunk, ...]
+    # Words most chunks use, which name no heading in particular.
+    common: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, chunks: Sequence[Chunk]) -> Outline:
-        return cls(tuple(sorted(chunks, key=lambda c: (c.source, c.start))))
+    def of(cls, chunks: Sequence[Chunk], common: frozenset[str] = frozenset()) -> Outline:
+        return cls(tuple(sorted(chunks, key=lambda c: (c.source, c.start))), common)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_position", {c.chunk_id: i for i, c in enumerate(self.chunks)})

@@ -90,23 +90,39 @@
     return { id: turnCount, answer, label, text, notes, citations: new Map() };
   }
 
-  // Lines of the answer, each with its [n] markers as buttons (only for citations that exist).
+  // Lines of the answer, each with its [n] markers as buttons (only for citations that exist). A line
+  // that starts "- " is an item of a list (the answer quotes a whole list, item by item), drawn as one;
+  // the line before such items, "Heading:", is the list's heading.
   function renderAnswer(turn, answerText) {
-    const lines = answerText.split("\n");
-    const nodes = lines.map((line) => {
-      const paragraph = el("p", "answer-line");
-      let last = 0;
-      for (const match of line.matchAll(/\[(\d+)\]/g)) {
-        const citation = turn.citations.get(Number(match[1]));
-        if (!citation) continue;
-        paragraph.append(document.createTextNode(line.slice(last, match.index)));
-        paragraph.append(citeButton(turn, citation));
-        last = match.index + match[0].length;
+    const nodes = [];
+    let list = null;
+    for (const line of answerText.split("\n")) {
+      if (line.startsWith("- ")) {
+        if (!list) {
+          list = el("ul", "answer-list");
+          nodes.push(list);
+        }
+        list.append(withCitations(turn, el("li", "answer-item"), line.slice(2)));
+        continue;
       }
-      paragraph.append(document.createTextNode(line.slice(last)));
-      return paragraph;
-    });
+      list = null;
+      const heading = /:$/.test(line) && !/\[\d+\]/.test(line);
+      nodes.push(withCitations(turn, el("p", heading ? "answer-line answer-heading" : "answer-line"), line));
+    }
     turn.text.replaceChildren(...nodes);
+  }
+
+  function withCitations(turn, node, line) {
+    let last = 0;
+    for (const match of line.matchAll(/\[(\d+)\]/g)) {
+      const citation = turn.citations.get(Number(match[1]));
+      if (!citation) continue;
+      node.append(document.createTextNode(line.slice(last, match.index)));
+      node.append(citeButton(turn, citation));
+      last = match.index + match[0].length;
+    }
+    node.append(document.createTextNode(line.slice(last)));
+    return node;
   }
 
   function noteId(turn, n) {

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from chromadb.api.models.Collection import Collection
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -40,6 +41,7 @@ class LoadedIndex:
     version: str
     retriever: HybridRetriever
     chunk_count: int
+    collection: Collection
 
 
 class QAService:
@@ -61,6 +63,7 @@ class QAService:
         self._index: LoadedIndex | None = None
         self._checked_at = 0.0
         self.version_check_seconds = VERSION_CHECK_SECONDS
+        self._queried_version: str | None = None  # the index version a readiness probe has searched
 
     # -- index lifecycle -----------------------------------------------------------------------
     def _store(self) -> ChunkStore:
@@ -78,7 +81,7 @@ class QAService:
         retriever = HybridRetriever(
             ChromaVectorStore(chroma_collection=collection), chunks, self.embed_model, self.retrieval_config
         )
-        loaded = LoadedIndex(version.collection, retriever, len(chunks))
+        loaded = LoadedIndex(version.collection, retriever, len(chunks), collection)
         with self._lock:
             self._index = loaded
             self._checked_at = time.monotonic()
@@ -105,9 +108,15 @@ class QAService:
         return self._index
 
     def readiness(self) -> tuple[bool, str]:
+        """Whether the index answers, and why not. A probe comes every few seconds, so each call makes only
+        cheap checks (the active version, at most every VERSION_CHECK_SECONDS; one read of its collection);
+        a whole search (embedding a question with the model) runs once per index version."""
         try:
             loaded = self.index()
-            loaded.retriever.dense_ranking("readiness probe", 1)
+            loaded.collection.count()  # the store is reachable and the collection is still there
+            if self._queried_version != loaded.version:
+                loaded.retriever.dense_ranking("readiness probe", 1)
+                self._queried_version = loaded.version
         except RagError as exc:
             return False, str(exc)
         except Exception as exc:  # a store that fails in an unforeseen way is still "not ready", with why

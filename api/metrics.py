@@ -2,7 +2,7 @@
 
 Per route: request counts and latency. Per question: time in each stage (embed, retrieve, answer),
 answerable or abstained, the top-1 similarity. At scrape time: the abstention ratio and the index in
-service (chunks, version). Each app has its own registry, so several apps in one process (tests) never
+service (chunks, version) and the 👍/👎 ratings on record. Each app has its own registry, so several apps in one process (tests) never
 share counts. With `PROMETHEUS_MULTIPROC_DIR` set (what `rag serve --workers N` does), every worker
 writes its counts there and a scrape, whichever worker answers it, adds up all of them.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +29,7 @@ from api.logging_setup import request_id_var
 from rag.timing import QueryTrace, traced
 
 access_log = logging.getLogger("api.access")
+log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -91,6 +92,7 @@ class Metrics:
             source = self.answers.collect
         self.registry.register(AbstentionCollector(source))
         self.registry.register(IndexCollector(app))
+        self.registry.register(FeedbackCollector(app))
 
     def observe(self, method: str, route: str, status: int, seconds: float, trace: QueryTrace) -> None:
         self.requests.labels(method, route, str(status)).inc()
@@ -145,6 +147,36 @@ class IndexCollector(Collector):
         if loaded:
             info.add_metric([loaded.version], 1)
         yield info
+
+
+class FeedbackCollector(Collector):
+    """Ratings recorded so far, by rating and channel (`http`, `slack`). Read from the state store at
+    scrape time: it is the one record every worker and the Slack bot write to, so the count is whole
+    whichever worker is scraped, and it survives restarts."""
+
+    RATINGS = ("up", "down")
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        store = getattr(self.app.state, "store", None)
+        if store is None:
+            return
+        try:
+            rows = store.rows("SELECT rating, source, COUNT(*) FROM feedback GROUP BY rating, source")
+        except Exception as exc:  # a scrape still reports everything else
+            log.warning("metrics: cannot count feedback: %s", exc)
+            return
+        counts = {(rating, "http"): 0 for rating in self.RATINGS}
+        for rating, channel, count in rows:
+            counts[(str(rating), str(channel))] = int(count)
+        family = CounterMetricFamily(
+            "rag_feedback", "Ratings of answers recorded, by rating and channel", labels=["rating", "channel"]
+        )
+        for (rating, channel), count in sorted(counts.items()):
+            family.add_metric([rating, channel], count)
+        yield family
 
 
 def route_label(scope: Scope) -> str:

@@ -132,3 +132,23 @@ def test_access_log_is_json_with_the_query_id(client: TestClient) -> None:
     assert entry["pid"] == os.getpid()
     assert entry["message"].startswith("POST /v1/query 200 in ")
     assert entry["time"].endswith("Z")
+
+
+def test_feedback_is_counted_by_rating_and_channel(client: TestClient) -> None:
+    before = scrape(client)
+    query_id = client.post("/v1/query", json={"question": COVERED}).json()["query_id"]
+    for rating in ("up", "up", "down"):
+        response = client.post("/v1/feedback", json={"query_id": query_id, "rating": rating})
+        assert response.status_code == 200
+    # What the Slack bot records (through the same shared store) is counted under its own channel.
+    client.app.state.store.record_feedback(query_id, "down", None, source="slack")  # type: ignore[attr-defined]
+    after = scrape(client)
+
+    def added(**labels: str) -> float:
+        return value(after, "rag_feedback_total", **labels) - value(before, "rag_feedback_total", **labels)
+
+    assert added(rating="up", channel="http") == 2
+    assert added(rating="down", channel="http") == 1
+    assert added(rating="down", channel="slack") == 1
+    # Both ratings are always exposed, so a dashboard sees a zero rather than no series.
+    assert ("rag_feedback_total", (("channel", "http"), ("rating", "down"))) in before

@@ -34,6 +34,13 @@ EARLIER_CANDIDATES = 3
 # Control characters (tab and line breaks aside) have no place in a question; in the query log they could
 # rewrite a terminal that prints it (ANSI escapes) or cut a C string short (NUL).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Markup pasted into a question (an HTML tag or comment: `<img src=x onerror=...>`, `</b>`) says nothing
+# about the hiring guide; left in, its words ("img", "src", "alert") would be searched for and could tip the
+# answer into an abstention. A `<` not followed by a tag name ("< 5 years", "<3") is kept.
+MARKUP = re.compile(
+    r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>",
+    re.DOTALL | re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ class QAService:
             raise InvalidQuestion(f"{field} is longer than {self.settings.max_question_chars} characters", param=field)
         if CONTROL_CHARACTERS.search(question):
             raise InvalidQuestion(f"{field} contains control characters", param=field)
-        cleaned = question.strip()
+        cleaned = " ".join(MARKUP.sub(" ", question).split()) if MARKUP.search(question) else question.strip()
         if not cleaned:
             raise InvalidQuestion(f"{field} must not be empty", param=field)
         return cleaned

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
+
+from rag.service import QAService
 
 
 def test_seattle_salary_is_answered_with_an_exact_citation(client: TestClient, guide_text: str) -> None:
@@ -22,13 +26,56 @@ def test_seattle_salary_is_answered_with_an_exact_citation(client: TestClient, g
     assert guide_text[citation["start"] : citation["end"]] == citation["quote"]
 
 
-def test_every_marker_resolves_and_every_quote_is_exact(client: TestClient, guide_text: str) -> None:
-    for question in ["Give me an interview question on regularization", "Is a PhD required?"]:
-        body = client.post("/v1/query", json={"question": question}).json()
-        numbers = {c["n"] for c in body["citations"]}
-        assert numbers and all(f"[{n}]" in body["answer"] for n in numbers)
-        for citation in body["citations"]:
-            assert guide_text[citation["start"] : citation["end"]] == citation["quote"]
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Give me an interview question on regularization",
+        "Is a PhD required?",
+        "Austin or Denver: which pays more?",
+        "What are the red flags for senior engineers?",
+    ],
+)
+def test_every_marker_resolves_and_every_quote_is_exact(client: TestClient, guide_text: str, question: str) -> None:
+    body = client.post("/v1/query", json={"question": question}).json()
+    numbers = [c["n"] for c in body["citations"]]
+    markers = {int(n) for n in MARKER.findall(body["answer"])}
+    assert numbers and len(set(numbers)) == len(numbers)
+    # Both ways: each citation is referenced in the answer, and each [n] of the answer has its citation.
+    assert set(numbers) <= markers, (numbers, body["answer"])
+    assert markers <= set(numbers), (numbers, body["answer"])
+    for citation in body["citations"]:
+        assert guide_text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+@pytest.mark.parametrize(
+    "marked_up",
+    [
+        "<img src=x onerror=alert(1)> what is the salary in Boston?",
+        "<script>alert('x')</script>what is the salary in Boston?",
+        "what is the <b>salary</b> in Boston?<!-- hi -->",
+    ],
+)
+def test_markup_in_a_question_is_stripped_before_retrieval(client: TestClient, marked_up: str) -> None:
+    plain = client.post("/v1/query", json={"question": "what is the salary in Boston?"}).json()
+    marked = client.post("/v1/query", json={"question": marked_up}).json()
+    assert plain["answerable"] is True and "$145,000 - $195,000" in plain["answer"]
+    assert (marked["answer"], marked["citations"]) == (plain["answer"], plain["citations"])
+    # Retrieval too: the same ranked chunks.
+    ranked = [r["chunk_id"] for r in client.post("/v1/retrieve", json={"query": marked_up}).json()["results"]]
+    plain_ranked = client.post("/v1/retrieve", json={"query": "what is the salary in Boston?"}).json()["results"]
+    assert ranked == [r["chunk_id"] for r in plain_ranked]
+
+
+def test_a_question_of_markup_only_is_empty(client: TestClient) -> None:
+    response = client.post("/v1/query", json={"question": "<img src=x onerror=alert(1)>"})
+    assert response.status_code == 422 and "must not be empty" in response.json()["error"]["message"]
+
+
+def test_a_less_than_sign_is_not_markup(service: QAService) -> None:
+    assert service.check_question(" salary for < 2 years, <3 ") == "salary for < 2 years, <3"
 
 
 def test_off_topic_question_abstains(client: TestClient) -> None:

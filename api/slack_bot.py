@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -66,6 +68,37 @@ def is_from_a_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
     return bool(user) and user != bot_user_id
 
 
+@contextmanager
+def without_token_notice() -> Iterator[None]:
+    """slack-bolt reads SLACK_BOT_TOKEN from the environment even when it is given a client, and then warns
+    that the token "will be unused": it is the client's own token, so the warning is only noise at start-up."""
+    notice = warning_client_prioritized_and_token_skipped()
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.getMessage() != notice
+
+    bolt_log = logging.getLogger("slack_bolt.App")
+    bolt_log.addFilter(keep)
+    try:
+        yield
+    finally:
+        bolt_log.removeFilter(keep)
+
+
+def describe_request(body: dict[str, Any]) -> str:
+    """What a request from Slack is, in a few words for the log: its type, event type, action ids."""
+    parts = [str(body.get("type") or body.get("command") or "no type")]
+    event = body.get("event")
+    if isinstance(event, dict):
+        parts.append(f"event {event.get('type')}")
+    actions = body.get("actions")
+    if isinstance(actions, list):
+        parts.extend(f"action {a.get('action_id')}" for a in actions if isinstance(a, dict))
+    if body.get("callback_id"):
+        parts.append(f"callback {body['callback_id']}")
+    return ", ".join(parts)
+
+
 class SlackBot:
     """The bolt app and its listeners; `close()` lets answers in flight finish."""
 
@@ -78,19 +111,33 @@ class SlackBot:
         self.listeners = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-listener")
         self.quick = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-quick")
         self.answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-answer")
-        self.app = App(
-            client=self.client,
-            # Explicit values: bolt would otherwise read SLACK_* from the environment itself.
-            signing_secret=settings.slack_signing_secret or "",
-            request_verification_enabled=bool(settings.slack_signing_secret),
-            # auth.test runs on the first event rather than at start-up: the app starts without reaching Slack.
-            token_verification_enabled=False,
-            listener_executor=self.listeners,
-        )
+        with without_token_notice():
+            self.app = App(
+                client=self.client,
+                # Explicit values: bolt would otherwise read SLACK_* from the environment itself.
+                signing_secret=settings.slack_signing_secret or "",
+                request_verification_enabled=bool(settings.slack_signing_secret),
+                # auth.test runs on the first event rather than at start-up: the app starts without reaching Slack.
+                token_verification_enabled=False,
+                listener_executor=self.listeners,
+                # What no listener handles reaches on_error, which acknowledges it (bolt would answer 404).
+                raise_error_for_unhandled_request=True,
+            )
+        self.app.error(self.on_error)
         self.app.event("app_mention")(self.on_mention)
         self.app.event("message")(self.on_message)
         self.app.command("/guide")(self.on_command)
         self.app.action(re.compile(r"^feedback_(up|down)$"))(self.on_feedback)
+
+    def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        """A request no listener handles (an event the app is subscribed to but ignores, an unknown button, a
+        body of nothing) is acknowledged with 200 and logged: Slack retries a non-2xx and shows the user a
+        failure. A listener that failed keeps bolt's 500."""
+        if isinstance(error, BoltUnhandledRequestError):
+            log.info("slack: acknowledged a request no listener handles (%s)", describe_request(body))
+            return BoltResponse(status=200, body="")
+        log.error("slack: a listener failed: %s", error, exc_info=error)
+        return None
 
     def close(self) -> None:
         for pool in (self.listeners, self.quick, self.answers):

@@ -15,9 +15,19 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.counterpart import role_label
 from rag.figures import ASKS_FOR_A_FIGURE, ASKS_FOR_A_PERCENTAGE
+from rag.followup import row_label
 from rag.models import Answer, Chunk, Citation, RetrievedChunk
 from rag.sentences import split_sentences
-from rag.shapes import MAX_LIST_ITEMS, SECTION_WORDS, Outline, Shape, asks_for_a_list, table_columns
+from rag.shapes import (
+    MAX_LIST_ITEMS,
+    SECTION_WORDS,
+    Asked,
+    Outline,
+    Shape,
+    asks_for_a_list,
+    is_plural,
+    table_columns,
+)
 from rag.text import STOPWORDS, content_terms, raw_words, stem
 
 DEFAULT_THRESHOLD = 0.35
@@ -164,15 +174,15 @@ class ExtractiveAnswerer:
         dense_question: str,
         retrieved: Sequence[RetrievedChunk],
         parts: int = 1,
-        outline: Outline | None = None,
-        section: SectionRef | None = None,
+        asked: Asked | None = None,
     ) -> Answer:
         """The answer to `question` from `retrieved` (ranked; a several-part question's first `parts`
-        are the best of each part). With the document's `outline`, a list question is answered with
-        its whole list and a question about a part of the document (`section`) with that part."""
+        are the best of each part). With what the question `asked` of the documents' structure, a list
+        question is answered with its whole list and a question about a part with that part."""
         if not retrieved or self.confidence(retrieved) < self.threshold:
             return abstention(query_id, question, retrieved)
-        shape, groups = self.plan(question, dense_question or question, retrieved, parts, outline, section)
+        shape, groups = self.plan(question, dense_question or question, retrieved, parts, asked)
+        outline = asked.outline if asked is not None else None
         citations: list[Citation] = []
         lines: list[str] = []
         stated: list[str] = []  # what the answer states: its quotes, and its headings but for their dates
@@ -211,8 +221,7 @@ class ExtractiveAnswerer:
         dense_question: str,
         retrieved: Sequence[RetrievedChunk],
         parts: int,
-        outline: Outline | None,
-        section: SectionRef | None,
+        asked: Asked | None,
     ) -> tuple[Shape, list[QuoteGroup]]:
         """The answer's shape and what it quotes, group by group (a list under its heading, or loose
         passages that each carry their own headings)."""
@@ -221,7 +230,9 @@ class ExtractiveAnswerer:
             # by name ("the must-have and nice-to-have qualifications") brings its whole list.
             groups: list[QuoteGroup] = []
             for passage in retrieved[:parts]:
-                listed = self.whole_list(question, passage, outline) if outline is not None else None
+                # (A table row stays one row: the question named it, or its part did.)
+                bullet = passage.chunk.kind == "bullet"
+                listed = self.whole_list(question, passage, asked.outline) if asked is not None and bullet else None
                 if listed is not None:
                     groups.append(listed)
                     continue
@@ -232,12 +243,12 @@ class ExtractiveAnswerer:
                     groups.append(QuoteGroup("", quote))
             return "comparison", groups
         best = retrieved[0]
-        if outline is not None and section is not None:
-            found = self.section_groups(outline, section, best.score)
+        if asked is not None and asked.section is not None:
+            found = self.section_groups(asked.outline, asked.section, best.score)
             if found:
                 return "section", found
-        if outline is not None:
-            listed = self.list_asked(question, retrieved, outline)
+        if asked is not None:
+            listed = self.list_asked(question, retrieved, asked)
             if listed is not None:
                 return "list", [listed]
         if best.chunk.kind == "table_row":
@@ -246,37 +257,53 @@ class ExtractiveAnswerer:
         chosen = self.choose_chunks(retrieved, parts, dense_question)
         return "fact", [QuoteGroup("", self.best_quotes(dense_question, chosen))]
 
-    def list_asked(self, question: str, retrieved: Sequence[RetrievedChunk], outline: Outline) -> QuoteGroup | None:
-        """The whole list the question asks for: the list of the best-ranked item among the first
-        passages whose heading the question names, else of the best passage if it is an item."""
-        items = [r for r in retrieved[: self.config.max_citations + 1] if r.chunk.kind == "bullet"]
-        if not items:
-            return None
-        asked = set(content_terms(question)) - outline.common
-        pick = retrieved[0]
-        for item in items:
-            heading_words = asked & set(content_terms(item.chunk.section[-1])) if item.chunk.section else set()
-            # An item whose heading the question names wins over a better-ranked passage that does not
-            # name it too ("red flags for a senior" stays with the senior level's "Red Flags: …").
-            if heading_words and not heading_words <= unit_terms(pick.chunk):
-                pick = item
-                break
-        return self.whole_list(question, pick, outline)
+    def list_asked(self, question: str, retrieved: Sequence[RetrievedChunk], asked: Asked) -> QuoteGroup | None:
+        """The whole list the question asks for: the best passage's list, or a list the question names
+        more plainly ("culture-fit questions") that has an item among the passages. Named plainly: by
+        two words of its heading, or by the plural the question asks for ("responsibilities"), not by a
+        singular in passing ("the human's responsibility"). A better passage that names those words too
+        and stands elsewhere keeps its place ("red flags for a senior" stays with the senior level's
+        "Red Flags: …", not the general "Red Flags to Avoid")."""
+        best = retrieved[0]
+        pick = best
+        terms = set(content_terms(question)) - asked.outline.common
+        plurals = {t for w in raw_words(question) if is_plural(w) for t in content_terms(w)}
+
+        def named_plainly(chunk: Chunk) -> set[str]:
+            shared = terms & heading_terms(chunk)
+            return shared if len(shared) >= 2 or shared & plurals else set()
+
+        among = {(r.chunk.source, r.chunk.section) for r in retrieved}
+        for item in asked.lists:
+            heading_words = named_plainly(item)
+            if (item.source, item.section) not in among or not heading_words:
+                continue
+            if not heading_words <= unit_terms(best.chunk) or best.chunk.section == item.section:
+                pick = RetrievedChunk(item, best.score, best.dense_score)
+            break
+        if pick.chunk.kind == "table_row":
+            if {row_label(c) for c in asked.outline.run_of(pick.chunk)} & asked.rows:
+                return None  # the question names a row of this table: it is about that row
+            if not named_plainly(pick.chunk):
+                return None  # nor is a question that does not name the table asking for all of it
+        return self.whole_list(question, pick, asked.outline)
 
     def whole_list(self, question: str, pick: RetrievedChunk, outline: Outline) -> QuoteGroup | None:
-        """Every item of `pick`'s list, when it is an item of one and the question asks for a list."""
-        heading = pick.chunk.section[-1] if pick.chunk.section else ""
-        if pick.chunk.kind != "bullet" or not asks_for_a_list(question, heading, outline.common):
+        """Every item of `pick`'s list (bullets, or a table's rows), when it is an item of one and the
+        question asks for a list (of rows: without naming one of them)."""
+        chunk = pick.chunk
+        heading = " ".join((chunk.section[-1] if chunk.section else "", chunk.context))
+        if chunk.kind not in ("bullet", "table_row") or not asks_for_a_list(question, heading, outline.common):
             return None
-        members = outline.list_items(pick.chunk)
+        members = outline.list_items(chunk)
         if len(members) < 2:
             return None
         shown = members[:MAX_LIST_ITEMS]
         more = ""
         if len(members) > len(shown):
-            more = f"({len(members) - len(shown)} more in {pick.chunk.section_path}.)"
+            more = f"({len(members) - len(shown)} more in {chunk.section_path}.)"
         quotes = [Quote(c, *item_span(c), pick.score) for c in shown]
-        return QuoteGroup(list_heading(pick.chunk), quotes, more)
+        return QuoteGroup(lead_in(chunk, outline).removesuffix(": "), quotes, more)
 
     def section_groups(self, outline: Outline, section: SectionRef, score: float) -> list[QuoteGroup]:
         """A part of the document, quoted list by list in reading order within a word budget; the
@@ -286,12 +313,9 @@ class ExtractiveAnswerer:
         groups: list[QuoteGroup] = []
         words = 0
         left: list[str] = []
-        seen_units: set[tuple[str, int]] = set()
         for chunk in chunks:
-            unit = (chunk.source, chunk.unit_start)
-            if unit in seen_units or chunk.kind == "heading":
+            if chunk.kind == "heading":
                 continue
-            seen_units.add(unit)
             start, end = item_span(chunk)
             size = len(chunk.text[start - chunk.start : end - chunk.start].split())
             if words + size > SECTION_WORDS and groups:
@@ -375,6 +399,11 @@ class ExtractiveAnswerer:
             start, end = ranked.get(r.chunk.chunk_id, group[0])
             quotes.append(Quote(r.chunk, start, end, r.score))
         return quotes
+
+
+def heading_terms(chunk: Chunk) -> set[str]:
+    """The words of the heading a chunk's list stands under, and of its table's header."""
+    return set(content_terms(" ".join((chunk.section[-1] if chunk.section else "", chunk.context))))
 
 
 def unit_terms(chunk: Chunk) -> set[str]:

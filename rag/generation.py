@@ -13,11 +13,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.answering import ExtractiveAnswerer, SectionRef
+from rag.answering import ExtractiveAnswerer
 from rag.models import Answer, Citation, RetrievedChunk
 from rag.resilience import CircuitBreaker, ProviderError, RetryPolicy
 from rag.sentences import NOT_AN_END
-from rag.shapes import Outline
+from rag.shapes import Asked
 
 log = logging.getLogger(__name__)
 
@@ -200,13 +200,10 @@ class GenerativeAnswerer:
         dense_question: str,
         retrieved: Sequence[RetrievedChunk],
         parts: int = 1,
-        outline: Outline | None = None,
-        section: SectionRef | None = None,
+        asked: Asked | None = None,
     ) -> Answer:
         """Same contract as `ExtractiveAnswerer.compose`; `answer.answerer` says who wrote the answer."""
-        fallback = self.extractive.compose(
-            query_id, question, dense_question, retrieved, parts=parts, outline=outline, section=section
-        )
+        fallback = self.extractive.compose(query_id, question, dense_question, retrieved, parts=parts, asked=asked)
         if not fallback.answerable:
             # The calibrated abstention stands: no provider call, nothing for a planted passage to steer.
             return fallback

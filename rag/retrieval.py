@@ -36,7 +36,7 @@ from rag.parts import Members, split_parts
 from rag.preview import about_the_document, sums_up_the_subject
 from rag.roles import unpaid_roles, unpaid_roles_asked
 from rag.set_aside import set_aside_phrases, without_set_aside
-from rag.shapes import SECTION_CUE, Outline, asks_about_a_section
+from rag.shapes import SECTION_CUE, Asked, Outline, asks_about_a_section
 from rag.superlative import direction, extreme_row, without_kind_asked_for
 from rag.text import content_terms
 from rag.timing import stage
@@ -205,6 +205,18 @@ class HybridRetriever(BaseRetriever):
             else frozenset()
         )
         self.outline = Outline.of(chunks, self.common)
+        # Each list (a run of bullets or of a table's rows) by its first item, with its heading's words.
+        self.list_heads = [
+            (chunk, set(content_terms(" ".join((chunk.section[-1] if chunk.section else "", chunk.context)))))
+            for chunk in self.outline.chunks
+            if chunk.kind in ("bullet", "table_row") and self.outline.run_of(chunk)[0] is chunk
+        ]
+        # Each heading path of each document, with the words of its own (last) heading.
+        self.headings = {
+            (c.source, c.section[:depth]): set(content_terms(c.section[depth - 1]))
+            for c in self.outline.chunks
+            for depth in range(1, len(c.section) + 1)
+        }
         self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
         groups = alternative_groups(chunks)
         self.groups = groups
@@ -231,10 +243,35 @@ class HybridRetriever(BaseRetriever):
             or (unpaid_roles_asked(question, self.unpaid) if config.decline_unpaid_roles else [])
         )
 
+    def asked_of_structure(self, question: str, parts: int = 1) -> Asked:
+        """What `question` asks of the documents' structure (for the answer's shape): a part as a
+        whole, and the lists whose headings it names, best named first."""
+        if self.config.set_asides:
+            question = without_set_aside(question)  # "beyond the job platforms" names no list to give
+        rows = frozenset(
+            member
+            for group, member, _ in self.members.named(question, self.synonyms)
+            if self.groups[group][0][0] == "table"
+        )
+        return Asked(
+            self.outline, self.section_asked(question) if parts == 1 else None, self.lists_named(question), rows
+        )
+
+    def rare_terms(self, question: str) -> set[str]:
+        return {term for term in content_terms(question) if self.rare(term)}
+
+    def lists_named(self, question: str) -> tuple[Chunk, ...]:
+        """The first item of each list whose heading (or table header) shares a word few passages use
+        with the question, most words shared first, then in reading order."""
+        asked = self.rare_terms(question)
+        scored = [(len(asked & terms), i) for i, (_, terms) in enumerate(self.list_heads)]
+        return tuple(self.list_heads[i][0] for _, i in sorted((-n, i) for n, i in scored if n > 0))
+
     def section_asked(self, question: str) -> tuple[str, tuple[str, ...]] | None:
         """The part of a document a question asks about as a whole ("what should we look for in a
-        senior engineer?": the senior level's section), found among the headings the question names;
-        None for a question about one fact."""
+        senior engineer?": the senior level's section): an alternative it names (a level, through the
+        domain's synonyms too), else the heading that shares most of its rarer words; None for a
+        question about one fact."""
         if not asks_about_a_section(question):
             return None
         # The cue's own words ("what does the guide say") name no part of the guide.
@@ -244,7 +281,11 @@ class HybridRetriever(BaseRetriever):
             if key[0] == "heading":
                 source, *path = key[1:]
                 return str(source), (*(str(p) for p in path), member)
-        return None
+        asked = self.rare_terms(question)
+        best = max(self.headings.items(), key=lambda item: (len(asked & item[1]), -len(item[0][1])), default=None)
+        if best is None or not asked & best[1]:
+            return None
+        return best[0]
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

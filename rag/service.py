@@ -258,7 +258,12 @@ class QAService:
             else:
                 # The resolved question: a generator needs a follow-up spelled out as much as retrieval does.
                 answer = self.answerer.compose(
-                    uuid.uuid4().hex, resolved, retriever.dense_query_text(resolved), retrieved, parts=parts
+                    uuid.uuid4().hex,
+                    resolved,
+                    retriever.dense_query_text(resolved),
+                    retrieved,
+                    parts=parts,
+                    asked=retriever.asked_of_structure(resolved, parts),
                 )
         record_outcome(answer.query_id, answer.answerable, max((r.dense_score for r in retrieved), default=None))
         answer = replace(answer, question=question, resolved_question=resolved)

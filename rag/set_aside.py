@@ -8,7 +8,7 @@ import re
 
 # "besides X", "other than X", "apart from X" … up to the next punctuation mark.
 SET_ASIDE = re.compile(
-    r"\b(?:besides|other\s+than|apart\s+from|aside\s+from|except(?:\s+for)?|excluding|not\s+counting)\b"
+    r"\b(?:besides|beyond|other\s+than|apart\s+from|aside\s+from|except(?:\s+for)?|excluding|not\s+counting)\b"
     r"[^,;:?.!]*[,;:]?",
     re.IGNORECASE,
 )

@@ -24,10 +24,11 @@ LIST_CUE = re.compile(
     re.IGNORECASE,
 )
 # "what perks", "which platforms", "what soft skills": a plural right after what/which asks for several.
-WHAT_PLURAL = re.compile(r"\b(?:what|which)\s+(?:([a-z-]+)\s+)?([a-z-]{3,}s)\b", re.IGNORECASE)
+WHAT_PLURAL = re.compile(r"\b(?:what|which)\s+((?:[a-z-]+\s+){0,2}?)([a-z-]{3,}s)\b", re.IGNORECASE)
 # A question about a part of the document as a whole, rather than one fact in it.
 SECTION_CUE = re.compile(
-    r"\b(?:look(?:ing)?\s+for\s+in|what\s+does\s+(?:the|this|our)\s+(?:guide|document|handbook|page)\s+say"
+    r"\b(?:look(?:ing)?\s+for\s+in|looks?\s+like|(?:what|why|how)\s+does\s+(?:the|this|our)\s+(?:guide|document|handbook|page)"
+    r"\s+(?:say|advise|recommend|suggest|describe)"
     r"|(?:tell|show)\s+me\s+(?:about|everything)|overview\s+of|summar(?:y|ise|ize)\s+(?:of\s+)?(?:the\s+)?"
     r"|what\s+(?:is|are)\s+expected\s+(?:of|from)|expectations?\s+(?:for|of)|what\s+about\b)",
     re.IGNORECASE,
@@ -52,9 +53,9 @@ def asks_for_a_list(question: str, heading: str, common: frozenset[str] = frozen
     if LIST_CUE.search(question):
         return True
     for match in WHAT_PLURAL.finditer(question):
-        between = match.group(1)
+        between = match.group(1).split()
         # "what soft skills" asks for several; "what do engineers earn" does not ("do" is no adjective).
-        if is_plural(match.group(2)) and (between is None or between.lower() not in STOPWORDS):
+        if is_plural(match.group(2)) and not any(word.lower() in STOPWORDS for word in between):
             return True
     plurals = {w for w in raw_words(question) if is_plural(w)}
     named = set(content_terms(heading)) - common
@@ -115,6 +116,20 @@ class Outline:
         """Every chunk of `source` under the heading `path`, in reading order."""
         depth = len(path)
         return [c for c in self.chunks if c.source == source and c.section[:depth] == path]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks of the documents' structure, as the retriever read it: the `outline` to
+    take lists and parts from, a part asked about as a whole (`section`: source and heading path),
+    and the lists whose headings the question names (`lists`: an item of each, best named first)."""
+
+    outline: Outline
+    section: tuple[str, tuple[str, ...]] | None = None
+    lists: tuple[Chunk, ...] = ()
+    # Labels of the table rows the question names ("Seattle", "NYC" for "New York City"): a question
+    # about a row is answered by that row, not by its whole table.
+    rows: frozenset[str] = frozenset()
 
 
 def table_columns(header: str, rows: Sequence[str]) -> list[str]:

@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.clean_env import clean_env, neutral_cwd
+
 CHROMA = Path(sys.executable).with_name("chroma")
 HEARTBEAT = "/api/v2/heartbeat"
 
@@ -67,6 +69,8 @@ class ChromaServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=clean_env(),  # Chroma reads CHROMA_* settings and a `.env`: none of the developer's
+                cwd=neutral_cwd(),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

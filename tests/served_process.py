@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from tests.chroma_server import free_port
+from tests.clean_env import clean_env, neutral_cwd
 
 RAG = Path(sys.executable).with_name("rag")
 
@@ -32,10 +33,10 @@ class RagServe:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
-        self.cwd = cwd
-        # Nothing from the developer's environment decides what the server does, apart from PATH and HOME.
-        self.env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
-        self.env.update({"RAG_LOG_FORMAT": "json", "RAG_RATE_LIMIT_PER_MINUTE": "0", **env})
+        # Nothing from the developer's environment decides what the server does, apart from PATH and HOME,
+        # nor a `.env` in the folder the tests were started from.
+        self.cwd = cwd or neutral_cwd()
+        self.env = clean_env(RAG_LOG_FORMAT="json", RAG_RATE_LIMIT_PER_MINUTE="0", **env)
         self.lines: list[str] = []
         self.entries: list[dict[str, Any]] = []
         self._lock = threading.Lock()

@@ -24,6 +24,7 @@ from rag.ingest import ingest
 from rag.service import QAService
 from rag.settings import Settings
 from rag.store import CHUNK_PREFIX, ChunkStore, connect, where
+from tests.clean_env import clean_env, neutral_cwd
 from tests.conftest import CORPUS, make_settings
 
 # The thread method: a hang inside Chroma's native code never returns to Python for a signal to land.
@@ -55,17 +56,14 @@ def edited_corpus(tmp_path: Path) -> Path:
 
 
 def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "RAG_INDEX_DIR": str(settings.index_dir),
-        "RAG_CORPUS_DIR": str(settings.corpus_dir),
-        "RAG_STATE_PATH": str(settings.state_path),
-        "RAG_CHROMA_HOST": "",
-        "RAG_LOG_LEVEL": "WARNING",
-    }
-    env.pop("RAG_TEST_PAUSE_AT", None)
-    env.update(extra)
-    return env
+    """Only these settings: nothing of the developer's environment or `.env` (the CLI runs in an empty folder)."""
+    return clean_env(
+        RAG_INDEX_DIR=str(settings.index_dir),
+        RAG_CORPUS_DIR=str(settings.corpus_dir),
+        RAG_STATE_PATH=str(settings.state_path),
+        RAG_LOG_LEVEL="WARNING",
+        **extra,
+    )
 
 
 def start_ingest_until(settings: Settings, stage: str, pause: bool, *args: str) -> subprocess.Popen[str]:
@@ -75,6 +73,7 @@ def start_ingest_until(settings: Settings, stage: str, pause: bool, *args: str) 
     process = subprocess.Popen(
         [str(RAG), "ingest", *args],
         env=cli_env(settings, **extra),
+        cwd=neutral_cwd(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -97,7 +96,13 @@ def kill_9(process: subprocess.Popen[str]) -> None:
 
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(RAG), *args], env=cli_env(settings), capture_output=True, text=True, timeout=240, check=False
+        [str(RAG), *args],
+        env=cli_env(settings),
+        cwd=neutral_cwd(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
 
 

@@ -21,6 +21,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.generation import SYSTEM_PROMPT, GenerativeAnswerer, user_message, verify_reply
 from rag.service import QAService
 from rag.settings import Settings
+from tests.clean_env import clean_env, neutral_cwd
 from tests.conftest import make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -65,6 +66,8 @@ def model_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-c", SERVE, str(smollm2_weights()), str(free_port())],
+            env=clean_env(),  # only what the test names, none of the developer's settings
+            cwd=neutral_cwd(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,

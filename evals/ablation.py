@@ -48,6 +48,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "names the guide never mentions not declined ('Miami', '401(k)')": ({"decline_unknown_names": False}, {}),
     "topics the guide only promises not declined ('legal')": ({"decline_promised_only": False}, {}),
     "pay of roles the guide never pays not declined ('data scientist')": ({"decline_unpaid_roles": False}, {}),
+    "no passage per unanswered constraint ('mid-level … in Seattle')": ({"constraint_parts": False}, {}),
+    "no answer shapes (passages as before: no whole lists or parts)": ({}, {"shapes": False}),
 }
 
 COLUMNS = [
@@ -57,6 +59,9 @@ COLUMNS = [
     "words@5",
     "fact_recall",
     "citation_support",
+    "answer_holds_evidence",
+    "list_recall",
+    "answer_words_p50",
     "abstain_recall",
     "false_abstention",
 ]

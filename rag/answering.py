@@ -84,6 +84,9 @@ class AnswerConfig:
     whole_unit_words: int = 60
     # A question for a figure ("how many …?") whose answer quotes none abstains.
     figures_or_nothing: bool = True
+    # The answer takes the shape the question asks for (rag/shapes.py): a whole list, a part of the
+    # document, a table row alone. Off: one passage per part and close runners-up, as before.
+    shapes: bool = True
 
 
 def load_threshold(path: Path, override: float | None = None) -> float:
@@ -225,6 +228,8 @@ class ExtractiveAnswerer:
     ) -> tuple[Shape, list[QuoteGroup]]:
         """The answer's shape and what it quotes, group by group (a list under its heading, or loose
         passages that each carry their own headings)."""
+        if not self.config.shapes:
+            asked = None
         if parts > 1:
             # The best passage of each part; a part that is an item of a list the question asks for
             # by name ("the must-have and nice-to-have qualifications") brings its whole list.
@@ -251,7 +256,7 @@ class ExtractiveAnswerer:
             listed = self.list_asked(question, retrieved, asked)
             if listed is not None:
                 return "list", [listed]
-        if best.chunk.kind == "table_row":
+        if best.chunk.kind == "table_row" and self.config.shapes:
             # One row answers a question about one row; a superlative's runner-up is no answer to it.
             return "table", [QuoteGroup("", self.best_quotes(dense_question, [best]))]
         chosen = self.choose_chunks(retrieved, parts, dense_question)

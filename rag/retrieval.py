@@ -424,9 +424,9 @@ class HybridRetriever(BaseRetriever):
                 # The best passage answers nothing the question names, and one passage stands under
                 # what it names ("key responsibilities"): that one leads, the rest follow.
                 return interleave([extra[0], ranking], top_k), 1
-            rankings = [ranking, *extra]
-        else:
-            rankings = [self.search(part, top_k, source) for part in parts]
+            # The best of each constraint right after the best passage; the ranking goes on as it was.
+            return interleave([[ranking[0], *(found[0] for found in extra)], ranking, *extra], top_k), 1 + len(extra)
+        rankings = [self.search(part, top_k, source) for part in parts]
         return interleave(rankings, top_k), len(rankings)
 
     def constraint_rankings(

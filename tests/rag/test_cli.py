@@ -24,7 +24,7 @@ def run_rag(
         capture_output=True,
         text=True,
         cwd=neutral_cwd(),
-        env=clean_env(RAG_CORPUS_DIR=str(CORPUS), **(env or {})),
+        env=clean_env(**{"RAG_CORPUS_DIR": str(CORPUS), **(env or {})}),
         timeout=timeout,
     )
 

@@ -19,13 +19,13 @@ from rag.followup import row_label
 from rag.models import Answer, Chunk, Citation, RetrievedChunk
 from rag.sentences import split_sentences
 from rag.shapes import (
+    LIST_CUE,
     MAX_LIST_ITEMS,
     SECTION_WORDS,
     Asked,
     Outline,
     Shape,
     asks_for_a_list,
-    is_plural,
     table_columns,
 )
 from rag.text import STOPWORDS, content_terms, raw_words, stem
@@ -253,45 +253,53 @@ class ExtractiveAnswerer:
             if found:
                 return "section", found
         if asked is not None:
-            listed = self.list_asked(question, retrieved, asked)
-            if listed is not None:
-                return "list", [listed]
+            shaped = self.list_asked(question, retrieved, asked)
+            if shaped is not None:
+                return shaped
         if best.chunk.kind == "table_row" and self.config.shapes:
             # One row answers a question about one row; a superlative's runner-up is no answer to it.
             return "table", [QuoteGroup("", self.best_quotes(dense_question, [best]))]
         chosen = self.choose_chunks(retrieved, parts, dense_question)
         return "fact", [QuoteGroup("", self.best_quotes(dense_question, chosen))]
 
-    def list_asked(self, question: str, retrieved: Sequence[RetrievedChunk], asked: Asked) -> QuoteGroup | None:
-        """The whole list the question asks for: the best passage's list, or a list the question names
-        more plainly ("culture-fit questions") that has an item among the passages. Named plainly: by
-        two words of its heading, or by the plural the question asks for ("responsibilities"), not by a
-        singular in passing ("the human's responsibility"). A better passage that names those words too
-        and stands elsewhere keeps its place ("red flags for a senior" stays with the senior level's
-        "Red Flags: …", not the general "Red Flags to Avoid")."""
+    def list_asked(
+        self, question: str, retrieved: Sequence[RetrievedChunk], asked: Asked
+    ) -> tuple[Shape, list[QuoteGroup]] | None:
+        """The whole list (or the part holding several lists) the question asks for: under the heading
+        it names plainly, when a passage stands there; else the best passage's list. A best passage that
+        names the heading's words in its own text keeps its place ("red flags for a senior" stays with
+        the senior level's "Red Flags: …", not the general "Red Flags to Avoid"; "compensation factors"
+        with "Compensation Factors: …", not the table with a "Cost of Living Factor" column)."""
         best = retrieved[0]
-        pick = best
-        terms = set(content_terms(question)) - asked.outline.common
-        plurals = {t for w in raw_words(question) if is_plural(w) for t in content_terms(w)}
-
-        def named_plainly(chunk: Chunk) -> set[str]:
-            shared = terms & heading_terms(chunk)
-            return shared if len(shared) >= 2 or shared & plurals else set()
-
-        among = {(r.chunk.source, r.chunk.section) for r in retrieved}
-        for item in asked.lists:
-            heading_words = named_plainly(item)
-            if (item.source, item.section) not in among or not heading_words:
-                continue
-            if not heading_words <= unit_terms(best.chunk) or best.chunk.section == item.section:
-                pick = RetrievedChunk(item, best.score, best.dense_score)
-            break
-        if pick.chunk.kind == "table_row":
-            if {row_label(c) for c in asked.outline.run_of(pick.chunk)} & asked.rows:
-                return None  # the question names a row of this table: it is about that row
-            if not named_plainly(pick.chunk):
-                return None  # nor is a question that does not name the table asking for all of it
-        return self.whole_list(question, pick, asked.outline)
+        outline = asked.outline
+        for source, path in asked.headings[:1]:
+            if not any(r.chunk.source == source and r.chunk.section[: len(path)] == path for r in retrieved):
+                break
+            chunks = [c for c in outline.under(source, path) if c.kind != "heading"]
+            header = " ".join(dict.fromkeys(c.context for c in chunks if c.kind == "table_row"))
+            words = set(content_terms(question)) & set(content_terms(f"{path[-1]} {header}"))
+            if words and words <= set(content_terms(best.chunk.text)):
+                break
+            if not chunks or not asks_for_a_list(question, path[-1], outline.common):
+                break
+            # One list under the heading (its other lines aside) is the list asked for, if the question
+            # names it where it stands below the heading ("red flags" of a level are not its skills);
+            # several lists make a part, when the question plainly asks for all of it.
+            runs = {(c.section, c.kind): c for c in reversed(chunks) if c.kind in ("bullet", "table_row")}
+            if len(runs) == 1:
+                first = next(iter(runs.values()))
+                own = set(content_terms(" ".join(first.section[len(path) :]))) - outline.common
+                if own and not own & set(content_terms(question)):
+                    break
+                if first.kind == "table_row" and {row_label(c) for c in outline.run_of(first)} & asked.rows:
+                    break  # the question names a row of this table: it is about that row
+                listed = self.whole_list(question, RetrievedChunk(first, best.score, best.dense_score), outline)
+                return ("list", [listed]) if listed else None
+            if len(words) < 2 and not LIST_CUE.search(question):
+                break
+            return "section", self.section_groups(outline, (source, path), best.score)
+        listed = self.whole_list(question, best, outline) if best.chunk.kind == "bullet" else None
+        return ("list", [listed]) if listed else None
 
     def whole_list(self, question: str, pick: RetrievedChunk, outline: Outline) -> QuoteGroup | None:
         """Every item of `pick`'s list (bullets, or a table's rows), when it is an item of one and the
@@ -323,7 +331,8 @@ class ExtractiveAnswerer:
                 continue
             start, end = item_span(chunk)
             size = len(chunk.text[start - chunk.start : end - chunk.start].split())
-            if words + size > SECTION_WORDS and groups:
+            if left or (words + size > SECTION_WORDS and groups):
+                # Past the budget the rest is named, not quoted: no item of a list skipped for a shorter one.
                 if chunk.section_path not in left:
                     left.append(chunk.section_path)
                 continue

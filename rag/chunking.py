@@ -81,7 +81,8 @@ def chunk_document(document: Document) -> list[Chunk]:
                     piece.start,
                     piece.end,
                     piece.context,
-                    block.start,
+                    # The unit's start, for a piece that is not its first (-1: the chunk is its own unit).
+                    block.start if block.start != piece.start else -1,
                 )
             )
     return chunks

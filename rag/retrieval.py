@@ -36,9 +36,9 @@ from rag.parts import Members, split_parts
 from rag.preview import about_the_document, sums_up_the_subject
 from rag.roles import unpaid_roles, unpaid_roles_asked
 from rag.set_aside import set_aside_phrases, without_set_aside
-from rag.shapes import SECTION_CUE, Asked, Outline, asks_about_a_section
-from rag.superlative import direction, extreme_row, without_kind_asked_for
-from rag.text import content_terms
+from rag.shapes import SECTION_CUE, Asked, Outline, asks_about_a_section, is_plural
+from rag.superlative import KIND_ASKED_FOR, direction, extreme_row, without_kind_asked_for
+from rag.text import content_terms, raw_words
 from rag.timing import stage
 
 # A word that names a constraint of the question is used by at most this share of passages.
@@ -205,18 +205,18 @@ class HybridRetriever(BaseRetriever):
             else frozenset()
         )
         self.outline = Outline.of(chunks, self.common)
-        # Each list (a run of bullets or of a table's rows) by its first item, with its heading's words.
-        self.list_heads = [
-            (chunk, set(content_terms(" ".join((chunk.section[-1] if chunk.section else "", chunk.context)))))
-            for chunk in self.outline.chunks
-            if chunk.kind in ("bullet", "table_row") and self.outline.run_of(chunk)[0] is chunk
-        ]
-        # Each heading path of each document, with the words of its own (last) heading.
-        self.headings = {
-            (c.source, c.section[:depth]): set(content_terms(c.section[depth - 1]))
-            for c in self.outline.chunks
-            for depth in range(1, len(c.section) + 1)
-        }
+        # Each heading path of each document, with the words of its own (last) heading and, for a
+        # table's section, of the table's header; and the chunks under it (their places in `chunks`).
+        self.heading_words: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+        under: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
+        for i, c in enumerate(chunks):
+            for depth in range(1, len(c.section) + 1):
+                key = (c.source, c.section[:depth])
+                words = self.heading_words.setdefault(key, set(content_terms(c.section[depth - 1])))
+                if depth == len(c.section) and c.kind == "table_row" and c.context:
+                    words.update(content_terms(c.context))
+                under[key].append(i)
+        self.under_heading = {key: np.asarray(places, dtype=np.int64) for key, places in under.items()}
         self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
         groups = alternative_groups(chunks)
         self.groups = groups
@@ -254,18 +254,40 @@ class HybridRetriever(BaseRetriever):
             if self.groups[group][0][0] == "table"
         )
         return Asked(
-            self.outline, self.section_asked(question) if parts == 1 else None, self.lists_named(question), rows
+            self.outline, self.section_asked(question) if parts == 1 else None, self.headings_named(question), rows
         )
 
     def rare_terms(self, question: str) -> set[str]:
         return {term for term in content_terms(question) if self.rare(term)}
 
-    def lists_named(self, question: str) -> tuple[Chunk, ...]:
-        """The first item of each list whose heading (or table header) shares a word few passages use
-        with the question, most words shared first, then in reading order."""
-        asked = self.rare_terms(question)
-        scored = [(len(asked & terms), i) for i, (_, terms) in enumerate(self.list_heads)]
-        return tuple(self.list_heads[i][0] for _, i in sorted((-n, i) for n, i in scored if n > 0))
+    def headings_named(self, question: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The headings `question` names plainly, most words shared first: by a word few passages use,
+        together with a second word of the heading or the plural the question asks for ("culture-fit
+        questions", "responsibilities"; not "the human's responsibility" in passing). A heading gives
+        way to one below it named by a word of its own ("ML fundamentals interview questions": the
+        fundamentals), not to one named by the same words ("interview questions": all of them)."""
+        if self.config.set_asides:
+            question = without_set_aside(question)  # "beyond the job platforms" names no list to give
+        terms = set(content_terms(question)) - self.common
+        plurals = {t for w in raw_words(question) if is_plural(w) for t in content_terms(w)}
+        named = []
+        for (source, path), words in self.heading_words.items():
+            shared = terms & words
+            if (len(shared) >= 2 or shared & plurals) and any(self.rare(t, (source, path)) for t in shared):
+                named.append((shared, source, path))
+
+        def below(inner: tuple[set[str], str, tuple[str, ...]], outer: tuple[set[str], str, tuple[str, ...]]) -> bool:
+            """`inner` lies under `outer` and is named by a word of its own."""
+            return (
+                inner[1] == outer[1]
+                and len(inner[2]) > len(outer[2])
+                and inner[2][: len(outer[2])] == outer[2]
+                and bool(inner[0] - outer[0])
+            )
+
+        specific = [(len(h[0]), h[1], h[2]) for h in named if not any(below(other, h) for other in named)]
+        order = {key: i for i, key in enumerate(self.heading_words)}
+        return tuple((source, path) for _, source, path in sorted(specific, key=lambda h: (-h[0], order[(h[1], h[2])])))
 
     def section_asked(self, question: str) -> tuple[str, tuple[str, ...]] | None:
         """The part of a document a question asks about as a whole ("what should we look for in a
@@ -282,7 +304,7 @@ class HybridRetriever(BaseRetriever):
                 source, *path = key[1:]
                 return str(source), (*(str(p) for p in path), member)
         asked = self.rare_terms(question)
-        best = max(self.headings.items(), key=lambda item: (len(asked & item[1]), -len(item[0][1])), default=None)
+        best = max(self.heading_words.items(), key=lambda item: (len(asked & item[1]), -len(item[0][1])), default=None)
         if best is None or not asked & best[1]:
             return None
         return best[0]
@@ -462,16 +484,25 @@ class HybridRetriever(BaseRetriever):
         "Seattle", "mid-level", not "AI engineer" (every heading) or "hire" (a synonym of sourcing, in
         a hiring guide)."""
         found = []
-        for group, member, (start, end) in self.members.named(question, self.synonyms):
+        # "Which city pays least?": the word after which/what names the kind asked for, not a member
+        # ("city" is no "New York City"); blanked in place, so spans still index `question`.
+        kinds_blanked = KIND_ASKED_FOR.sub(lambda m: " " * len(m.group()), question)
+        for group, member, (start, end) in self.members.named(kinds_blanked, self.synonyms):
             own = set(content_terms(question[start:end])) & self.member_terms((group, member))
             if any(self.rare(term) for term in own):
                 found.append((group, member, (start, end)))
         return found
 
-    def rare(self, term: str) -> bool:
-        """Used by at most a tenth of the passages (their text or headings)."""
+    def rare(self, term: str, heading: tuple[str, tuple[str, ...]] | None = None) -> bool:
+        """Used by at most a tenth of the passages (their text or headings); with `heading`, of the
+        passages outside it ("interview" is all over "Interview Questions" and rare elsewhere)."""
         posting = self.bm25.postings.get(term)
-        return posting is not None and len(posting[0]) <= RARE_SHARE * len(self.chunks)
+        if posting is None:
+            return False
+        users = len(posting[0])
+        if heading is not None and heading in self.under_heading:
+            users -= int(np.isin(posting[0], self.under_heading[heading], assume_unique=True).sum())
+        return users <= RARE_SHARE * len(self.chunks)
 
     def answers_for(self, chunk: Chunk, key: tuple[int, str]) -> bool:
         """`chunk` is under the alternative `key` names (below its heading, or its table row), or

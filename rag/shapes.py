@@ -25,6 +25,10 @@ LIST_CUE = re.compile(
 )
 # "what perks", "which platforms", "what soft skills": a plural right after what/which asks for several.
 WHAT_PLURAL = re.compile(r"\b(?:what|which)\s+((?:[a-z-]+\s+){0,2}?)([a-z-]{3,}s)\b", re.IGNORECASE)
+AUXILIARIES = frozenset(
+    {"are", "were", "do", "does", "did", "should", "would", "could", "can", "will", "must", "might", "may"}
+)
+DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "our", "your", "my", "their", "its"})
 # A question about a part of the document as a whole, rather than one fact in it.
 SECTION_CUE = re.compile(
     r"\b(?:look(?:ing)?\s+for\s+in|looks?\s+like|(?:what|why|how)\s+does\s+(?:the|this|our)\s+(?:guide|document|handbook|page)"
@@ -55,8 +59,20 @@ def asks_for_a_list(question: str, heading: str, common: frozenset[str] = frozen
     for match in WHAT_PLURAL.finditer(question):
         between = match.group(1).split()
         # "what soft skills" asks for several; "what do engineers earn" does not ("do" is no adjective).
-        if is_plural(match.group(2)) and not any(word.lower() in STOPWORDS for word in between):
-            return True
+        if not is_plural(match.group(2)) or any(word.lower() in STOPWORDS for word in between):
+            continue
+        # A verb in -s is no plural: it ends the question after a noun ("what salary band applies?")
+        # or goes on to its object ("what remains the…"); a plural noun goes on to what is asked of it
+        # ("which platforms should…", "what perks come…") or stands alone ("which platforms?").
+        after = question[match.end() :].split(maxsplit=1)
+        following = after[0].lower().strip("?.!,") if after else ""
+        if following in DETERMINERS or (between and not following):
+            continue
+        # After a two-word noun phrase an -s word is its verb unless an auxiliary follows
+        # ("what general warning signs should…" asks for several; "what salary band applies for…" not).
+        if len(between) == 2 and following not in AUXILIARIES:
+            continue
+        return True
     plurals = {w for w in raw_words(question) if is_plural(w)}
     named = set(content_terms(heading)) - common
     return any(set(content_terms(word)) & named for word in plurals)
@@ -122,11 +138,11 @@ class Outline:
 class Asked:
     """What a question asks of the documents' structure, as the retriever read it: the `outline` to
     take lists and parts from, a part asked about as a whole (`section`: source and heading path),
-    and the lists whose headings the question names (`lists`: an item of each, best named first)."""
+    and the headings the question names plainly (`headings`, best named first)."""
 
     outline: Outline
     section: tuple[str, tuple[str, ...]] | None = None
-    lists: tuple[Chunk, ...] = ()
+    headings: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Labels of the table rows the question names ("Seattle", "NYC" for "New York City"): a question
     # about a row is answered by that row, not by its whole table.
     rows: frozenset[str] = frozenset()

@@ -120,7 +120,7 @@ def chunk_from_record(chunk_id: str, metadata: dict[str, Any]) -> Chunk:
         end=int(metadata["end"]),
         context=str(metadata.get("context") or ""),
         # An index written before units were stored reads each chunk as its own unit.
-        unit=int(metadata.get("unit", -1)),
+        unit=-1 if int(metadata.get("unit", -1)) == int(metadata["start"]) else int(metadata.get("unit", -1)),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from api.schemas import CitationOut
+from api.schemas import AnswerShape, CitationOut
 
 MODEL_ID = "guide-rag"
 # A chat front end resends the whole conversation each turn; beyond this many messages it is refused.
@@ -83,6 +83,7 @@ class ChatCompletion(BaseModel):
     query_id: str
     answerable: bool
     answerer: str = Field(description='Who wrote the answer: "extractive", "openai" or "anthropic".')
+    shape: AnswerShape = Field(description="What the answer quotes, as in `/v1/query`.")
 
 
 class ModelCard(BaseModel):

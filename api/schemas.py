@@ -67,12 +67,20 @@ class CitationOut(BaseModel):
     score: float
 
 
+AnswerShape = Literal["fact", "list", "section", "table", "comparison"]
+
+
 class QueryResponse(BaseModel):
     query_id: str
     answer: str
     answerable: bool
     citations: list[CitationOut]
     answerer: str = Field("extractive", description='Who wrote the answer: "extractive", "openai" or "anthropic".')
+    shape: AnswerShape = Field(
+        "fact",
+        description="What the answer quotes: one fact, a whole list (one line and citation per item), a part "
+        "of the guide, a table row under its column headers, or a passage per part of the question.",
+    )
 
 
 class RetrievedOut(BaseModel):

@@ -82,6 +82,7 @@ def completion_payload(answer: Answer) -> dict[str, object]:
         "query_id": answer.query_id,
         "answerable": answer.answerable,
         "answerer": answer.answerer,
+        "shape": answer.shape,
     }
 
 
@@ -106,6 +107,7 @@ def completion_chunks(answer: Answer) -> list[dict[str, object]]:
         query_id=answer.query_id,
         answerable=answer.answerable,
         answerer=answer.answerer,
+        shape=answer.shape,
     )
     pieces = [*answer_deltas(answer), *([footnotes(answer)] if answer.citations else [])]
     return [first, *(chunk({"content": piece}) for piece in pieces), chunk({}, "stop")]

@@ -79,6 +79,20 @@ def test_plain_completion_quotes_the_guide_with_citations_and_footnotes(llm: ope
     assert completion.model_extra["answerer"] == "extractive"
 
 
+def test_a_list_answer_is_a_markdown_list_with_a_citation_per_item(llm: openai.OpenAI) -> None:
+    completion = llm.chat.completions.create(
+        model="guide-rag", messages=[user("What are the key responsibilities of an AI engineer?")]
+    )
+    content = completion.choices[0].message.content or ""
+    body = content.split("\n\n[1]")[0]  # the footnotes follow, one paragraph each
+    lines = body.split("\n")
+    assert lines[0] == "Key Responsibilities:"
+    assert len(lines) == 11 and all(re.fullmatch(r"- .+ \[\d+\]", line) for line in lines[1:])
+    assert [int(re.findall(r"\[(\d+)\]", line)[0]) for line in lines[1:]] == list(range(1, 11))
+    assert completion.model_extra is not None and completion.model_extra["shape"] == "list"
+    assert len(citations_of(completion)) == 10
+
+
 def test_streamed_completion_says_the_same_as_the_plain_one(llm: openai.OpenAI) -> None:
     plain = llm.chat.completions.create(model="guide-rag", messages=[user(SEATTLE)])
     chunks = list(

@@ -1,9 +1,11 @@
 """The chat page at `/` in headless Chromium (Debian's `chromium`, driven by Playwright): ask, watch
 the answer arrive, open a citation, follow up, see an abstention, use it from the keyboard and on a
-phone-sized screen. Saves screenshots to `evals/reports/`."""
+phone-sized screen. Screenshots go to a temporary folder; with RAG_SCREENSHOT_DIR set (for example to
+`evals/reports`) they are written there, so a test run does not rewrite the committed pictures."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,8 +31,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-REPORTS = Path(__file__).resolve().parents[2] / "evals" / "reports"
 ANSWER_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("RAG_SCREENSHOT_DIR")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +81,9 @@ def ask(page: Page, question: str) -> int:
     return turn
 
 
-def test_ask_read_open_a_citation_follow_up_and_abstain(browser: Browser, page_url: str, guide_text: str) -> None:
+def test_ask_read_open_a_citation_follow_up_and_abstain(
+    browser: Browser, page_url: str, guide_text: str, screenshots: Path
+) -> None:
     page, problems = open_page(browser, page_url, viewport={"width": 1100, "height": 1000})
     expect(page).to_have_title("AI Engineer Hiring Guide — questions answered with citations")
     expect(page.locator("#question")).to_be_focused()
@@ -137,8 +148,29 @@ def test_ask_read_open_a_citation_follow_up_and_abstain(browser: Browser, page_u
     # The whole conversation in one picture, with the question box where it sits: at the bottom.
     page.set_viewport_size({"width": 1100, "height": page.evaluate("document.documentElement.scrollHeight")})
     page.locator("#question").blur()
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(REPORTS / "chat-page.png"))
+    page.screenshot(path=str(screenshots / "chat-page.png"))
+    assert problems == []
+
+
+def test_a_list_answer_is_drawn_as_a_list_with_a_citation_per_item(
+    browser: Browser, page_url: str, guide_text: str, screenshots: Path
+) -> None:
+    page, problems = open_page(browser, page_url, viewport={"width": 1100, "height": 1000})
+    turn = ask(page, "What are the key responsibilities of an AI engineer?")
+    answer = page.locator(f".turn:nth-child({turn}) .answer")
+    expect(answer.locator(".answer-heading")).to_have_text("Key Responsibilities:")
+    items = answer.locator("ul.answer-list > li.answer-item")
+    expect(items).to_have_count(10)
+    for i in range(10):
+        expect(items.nth(i).locator("button.cite")).to_have_text(f"[{i + 1}]")
+    expect(items.first).to_contain_text("Design and develop machine learning models")
+    # An item's marker opens its own quote, the guide's exact words.
+    items.nth(2).locator("button.cite").click()
+    quote = answer.locator(".note-quote").first.inner_text()
+    assert quote.startswith("Implement data collection") and quote in guide_text
+    page.set_viewport_size({"width": 1100, "height": page.evaluate("document.documentElement.scrollHeight")})
+    page.locator("#question").blur()
+    page.screenshot(path=str(screenshots / "chat-page-list.png"))
     assert problems == []
 
 
@@ -166,7 +198,7 @@ def test_text_is_never_markup_and_a_new_conversation_starts_clean(browser: Brows
     assert problems == []
 
 
-def test_readable_on_a_phone(browser: Browser, page_url: str) -> None:
+def test_readable_on_a_phone(browser: Browser, page_url: str, screenshots: Path) -> None:
     page, problems = open_page(
         browser, page_url, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
     )
@@ -181,7 +213,7 @@ def test_readable_on_a_phone(browser: Browser, page_url: str) -> None:
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     font_size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.answer-line')).fontSize)")
     assert font_size >= 14
-    page.screenshot(path=str(REPORTS / "chat-page-phone.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "chat-page-phone.png"), full_page=True)
     assert problems == []
 
 

@@ -11,6 +11,7 @@ from api.slack_blocks import (
     MESSAGE_BLOCKS_LIMIT,
     SECTION_TEXT_LIMIT,
     answer_messages,
+    as_mrkdwn,
     escape,
     plain_question,
     split_escaped,
@@ -80,3 +81,27 @@ def test_thanks_replace_the_buttons_and_keep_the_answer() -> None:
     thanked = thanked_blocks(message["blocks"], "up")
     assert [b["type"] for b in thanked] == ["section", "context", "context"]
     assert thanked[-1]["elements"][0]["text"].startswith("👍 Thanks")
+
+
+def test_a_list_answer_reads_as_bullets_under_a_bold_heading() -> None:
+    text = "Key Responsibilities:\n- Design and develop models [1]\n- Build and maintain pipelines [2]"
+    assert (
+        as_mrkdwn(text)
+        == "*Key Responsibilities:*\n• Design and develop models [1]\n• Build and maintain pipelines [2]"
+    )
+    # A fact answer is left as it is.
+    assert as_mrkdwn("Regional Salary Data: Seattle $160,000 [1]") == "Regional Salary Data: Seattle $160,000 [1]"
+
+
+def test_a_long_list_answer_stays_within_slacks_limits() -> None:
+    items = [citation(n, f"Item {n} " + "word " * 40) for n in range(1, 13)]
+    text = "A List:\n" + "\n".join(f"- {c.quote} [{c.n}]" for c in items)
+    answer = Answer("q1", "list?", text, True, items, shape="list")
+    messages = answer_messages(answer)
+    blocks = [b for m in messages for b in m["blocks"]]
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(t) <= SECTION_TEXT_LIMIT for t in sections)
+    assert all(len(m["blocks"]) <= MESSAGE_BLOCKS_LIMIT for m in messages)
+    shown = "\n".join(sections)
+    assert shown.startswith("*A List:*\n• Item 1")
+    assert all(f"[{n}]" in shown for n in range(1, 13))

@@ -121,3 +121,40 @@ def test_a_follow_up_passes_only_at_rank_one_with_every_fact() -> None:
     assert "1 of 2 pass" in section
     assert "| e→f | What do they earn in Austin? | And in Seattle?" in section
     assert summarise(results[:1], [1])["followup_pass"] is None
+
+
+def test_evidence_quoted_counts_each_evidence_string_once() -> None:
+    quotes = ["Design and develop machine learning models [x]", "Build and maintain AI/ML pipelines"]
+    evidence = ["design and develop  MACHINE learning", "Build and maintain AI/ML pipelines for data", "Deploy"]
+    # A quote may hold an evidence string, or lie inside one (a sentence of a longer bullet).
+    assert m.evidence_quoted(quotes, evidence) == [True, True, False]
+
+
+def test_completeness_beside_precision() -> None:
+    """List recall averages the share of evidence quoted (an abstention quotes none); "answer holds the
+    evidence" asks only for one supported quote; both only over answerable questions."""
+    from evals.runner import score
+
+    def run(item: EvalItem, quotes: list[str], answerable: bool = True) -> QuestionResult:
+        from rag.models import Citation
+
+        citations = [Citation(n, f"c{n}", "g.txt", "S", q, 0, len(q), 1.0) for n, q in enumerate(quotes, start=1)]
+        text = "\n".join(f"- {q} [{c.n}]" for q, c in zip(quotes, citations))
+        answer = Answer(item.id, item.question, text, answerable, citations if answerable else [], [])
+        return score(item, Run(item.question, [], 1.0, answer), [1], {"g.txt": ""})
+
+    whole = EvalItem("a", "list them", ("one", "two"), "all")
+    half = EvalItem("b", "list them too", ("three", "four"), "all")
+    declined = EvalItem("c", "and these", ("five", "six"), "all")
+    fact = EvalItem("d", "one fact", ("seven",), "any")
+    results = [
+        run(whole, ["one", "two"]),
+        run(half, ["three", "nine"]),
+        run(declined, [], answerable=False),
+        run(fact, ["eight", "seven"]),
+    ]
+    summary = summarise(results, [1])
+    assert summary["list_recall"] == pytest.approx((1.0 + 0.5 + 0.0) / 3)
+    assert summary["answer_holds_evidence"] == 1.0  # of the three answered, each holds some evidence
+    assert summary["citation_support"] == pytest.approx(4 / 6)
+    assert results[0].answer_words == 6

@@ -234,11 +234,22 @@ class ExtractiveAnswerer:
             # The best passage of each part; a part that is an item of a list the question asks for
             # by name ("the must-have and nice-to-have qualifications") brings its whole list.
             groups: list[QuoteGroup] = []
+            asked_terms = set(content_terms(question)) - (asked.outline.common if asked is not None else frozenset())
+            listed_already: set[tuple[str, tuple[str, ...]]] = set()
             for passage in retrieved[:parts]:
-                # (A table row stays one row: the question named it, or its part did.)
-                bullet = passage.chunk.kind == "bullet"
-                listed = self.whole_list(question, passage, asked.outline) if asked is not None and bullet else None
+                chunk = passage.chunk
+                # Only a list the question names by its heading, and once (a table row stays one row:
+                # the question named it, or its part did).
+                heading = chunk.section[-1] if chunk.section else ""
+                named = chunk.kind == "bullet" and bool(asked_terms & set(content_terms(heading)))
+                place = (chunk.source, chunk.section)
+                listed = (
+                    self.whole_list(question, passage, asked.outline)
+                    if asked is not None and named and place not in listed_already
+                    else None
+                )
                 if listed is not None:
+                    listed_already.add(place)
                     groups.append(listed)
                     continue
                 quote = self.best_quotes(dense_question, [passage])
@@ -246,7 +257,7 @@ class ExtractiveAnswerer:
                     groups[-1].quotes.extend(quote)
                 else:
                     groups.append(QuoteGroup("", quote))
-            return "comparison", groups
+            return "comparison", [under_shared_heading(group, asked) for group in groups]
         best = retrieved[0]
         if asked is not None and asked.section is not None:
             found = self.section_groups(asked.outline, asked.section, best.score)
@@ -413,6 +424,18 @@ class ExtractiveAnswerer:
             start, end = ranked.get(r.chunk.chunk_id, group[0])
             quotes.append(Quote(r.chunk, start, end, r.score))
         return quotes
+
+
+def under_shared_heading(group: QuoteGroup, asked: Asked | None) -> QuoteGroup:
+    """Loose passages that all read under the same headings (two rows of one table) are shown once
+    under them, as a list: "Regional Salary Data (…): - Austin … [1] - Denver … [2]"."""
+    if group.heading or len(group.quotes) < 2:
+        return group
+    outline = asked.outline if asked is not None else None
+    lead_ins = {lead_in(quote.chunk, outline) for quote in group.quotes}
+    if len(lead_ins) != 1 or not (shared := lead_ins.pop()):
+        return group
+    return replace(group, heading=shared.removesuffix(": ").removesuffix(" › "))
 
 
 def heading_terms(chunk: Chunk) -> set[str]:

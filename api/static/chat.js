@@ -14,12 +14,15 @@
   const conversationLabel = document.getElementById("conversation-label");
   const keyForm = document.getElementById("key-form");
   const keyInput = document.getElementById("api-key");
+  const composer = document.querySelector(".composer");
 
   let conversationId = freshId();
   let busy = false;
   let inFlight = null; // the AbortController of the question being answered
   let turnCount = 0;
   let pending = null; // {question, item}: asked again once an API key has been given
+  let previewCount = 0;
+  const PREVIEW_CHARS = 240;
 
   // crypto.randomUUID needs a secure context; getRandomValues works on plain http too.
   function freshId() {
@@ -129,14 +132,47 @@
     return `note-${turn.id}-${n}`;
   }
 
+  // A marker is a button that opens its note; hovering or focusing it previews the quote (a tooltip
+  // the button is described by, so a screen reader reads it too; Escape hides it).
   function citeButton(turn, citation) {
+    const wrap = el("span", "cite-wrap");
     const button = el("button", "cite", `[${citation.n}]`);
     button.type = "button";
     button.setAttribute("aria-expanded", String(Boolean(document.getElementById(noteId(turn, citation.n)))));
     button.setAttribute("aria-controls", noteId(turn, citation.n));
     button.setAttribute("aria-label", `Source ${citation.n}: ${citation.section}`);
     button.addEventListener("click", () => toggleNote(turn, citation, button));
-    return button;
+    const preview = el("span", "cite-preview");
+    preview.id = `preview-${turn.id}-${citation.n}-${++previewCount}`;
+    preview.setAttribute("role", "tooltip");
+    preview.hidden = true;
+    preview.append(el("span", "cite-preview-quote", shorten(citation.quote, PREVIEW_CHARS)));
+    preview.append(el("span", "cite-preview-section", citation.section));
+    button.setAttribute("aria-describedby", preview.id);
+    const show = () => {
+      preview.hidden = false;
+    };
+    const hide = () => {
+      preview.hidden = true;
+    };
+    button.addEventListener("mouseenter", show);
+    button.addEventListener("focus", show);
+    button.addEventListener("mouseleave", () => {
+      if (document.activeElement !== button) hide();
+    });
+    button.addEventListener("blur", hide);
+    button.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !preview.hidden) {
+        event.stopPropagation();
+        hide();
+      }
+    });
+    wrap.append(button, preview);
+    return wrap;
+  }
+
+  function shorten(text, limit) {
+    return text.length <= limit ? text : `${text.slice(0, limit - 1).trimEnd()}…`;
   }
 
   function toggleNote(turn, citation, button) {
@@ -164,12 +200,23 @@
     note.addEventListener("keydown", (event) => {
       if (event.key === "Escape") toggleNote(turn, citation, button);
     });
+    note.addEventListener("focusin", () => showWhole(note));
     // Keep the notes in citation order, whichever is opened first.
     const after = [...turn.notes.children].find((other) => Number(other.dataset.n) > citation.n);
     note.dataset.n = String(citation.n);
     turn.notes.insertBefore(note, after || null);
     syncButtons(turn, citation.n, true);
-    note.focus();
+    note.focus({ preventScroll: true });
+    showWhole(note);
+  }
+
+  // The composer stays at the bottom of the window: a note (or any element) is scrolled until the
+  // whole of it is above the composer and below the top.
+  function showWhole(node) {
+    const box = node.getBoundingClientRect();
+    const floor = composer.getBoundingClientRect().top - 8;
+    if (box.bottom > floor) window.scrollBy({ top: Math.min(box.bottom - floor, box.top - 8) });
+    else if (box.top < 0) window.scrollBy({ top: box.top - 8 });
   }
 
   function syncButtons(turn, n, expanded) {
@@ -188,6 +235,46 @@
     turn.answer.classList.add("failed");
     turn.text.replaceChildren(el("p", "answer-line", message));
     finish(turn, "failed", "Could not answer");
+  }
+
+  // 👍/👎 under an answer: POST /v1/feedback; the latest choice is the one that counts.
+  function feedbackBar(queryId) {
+    const bar = el("div", "feedback");
+    bar.setAttribute("role", "group");
+    bar.setAttribute("aria-label", "Was this answer helpful?");
+    const note = el("span", "feedback-note");
+    const buttons = [
+      ["up", "👍", "Helpful"],
+      ["down", "👎", "Not helpful"],
+    ].map(([rating, face, label]) => {
+      const button = el("button", "feedback-button secondary", face);
+      button.type = "button";
+      button.dataset.rating = rating;
+      button.setAttribute("aria-label", label);
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", () => rate(queryId, rating, buttons, note));
+      return button;
+    });
+    bar.append(...buttons, note);
+    return bar;
+  }
+
+  async function rate(queryId, rating, buttons, note) {
+    const body = JSON.stringify({ query_id: queryId, rating });
+    const headersNow = headers();
+    headersNow.Accept = "application/json";
+    try {
+      const response = await fetch("/v1/feedback", { method: "POST", headers: headersNow, body });
+      if (!response.ok) {
+        note.textContent = await errorMessage(response);
+        return;
+      }
+      for (const button of buttons) button.setAttribute("aria-pressed", String(button.dataset.rating === rating));
+      note.textContent = "Thanks for the feedback.";
+      announce("Feedback recorded.");
+    } catch (_) {
+      note.textContent = "The feedback could not be sent.";
+    }
   }
 
   // -- asking ---------------------------------------------------------------------------------
@@ -248,6 +335,7 @@
           turn.answer.dataset.queryId = data.query_id;
           renderAnswer(turn, data.answer);
           finish(turn, "done", data.answerable ? "Answer" : "Not covered by the guide");
+          turn.answer.insertBefore(feedbackBar(data.query_id), turn.notes);
         } else if (event === "error") {
           fail(turn, data.error.message);
         }

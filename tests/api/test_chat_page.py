@@ -174,6 +174,70 @@ def test_a_list_answer_is_drawn_as_a_list_with_a_citation_per_item(
     assert problems == []
 
 
+@pytest.mark.parametrize(
+    "screen", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}], ids=["desktop", "phone"]
+)
+def test_an_opened_note_is_never_under_the_composer(browser: Browser, page_url: str, screen: dict[str, int]) -> None:
+    page, problems = open_page(browser, page_url, viewport=screen)
+    ask(page, "What do AI engineers earn in Austin?")
+    ask(page, "And in Seattle?")
+    last = ask(page, "What should we pay a mid-level engineer in Seattle?")
+    answer = page.locator(f".turn:nth-child({last}) .answer")
+    composer_top = page.locator(".composer").bounding_box()["y"]  # type: ignore[index]
+    for n in (1, 2):
+        answer.locator("button.cite", has_text=f"[{n}]").first.click()
+        note = page.locator(":focus")
+        expect(note).to_have_class("note")
+        page.wait_for_timeout(100)  # the scroll is instant; let layout settle
+        box = note.bounding_box()
+        assert box is not None and box["y"] >= 0
+        assert box["y"] + box["height"] <= composer_top + 1, f"note [{n}] ends under the composer"
+    assert problems == []
+
+
+def test_a_marker_previews_its_quote_on_hover_and_focus(browser: Browser, page_url: str, guide_text: str) -> None:
+    page, problems = open_page(browser, page_url, viewport={"width": 1100, "height": 900})
+    turn = ask(page, "What do AI engineers earn in Austin?")
+    cite = page.locator(f".turn:nth-child({turn}) .answer button.cite").first
+    preview = page.locator(f"#{cite.get_attribute('aria-describedby')}")
+    expect(preview).to_be_hidden()
+    cite.hover()
+    expect(preview).to_be_visible()
+    expect(preview).to_have_attribute("role", "tooltip")
+    quote = preview.locator(".cite-preview-quote").inner_text()
+    assert quote == "Austin $135,000 - $185,000 Moderate (1.1x national average)" and quote in guide_text
+    expect(preview.locator(".cite-preview-section")).to_have_text("Compensation Guide > Regional Salary Data")
+    page.mouse.move(0, 0)
+    expect(preview).to_be_hidden()
+    # The keyboard alone: focus shows it, Escape hides it, and the marker keeps the focus.
+    cite.focus()
+    expect(preview).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(preview).to_be_hidden()
+    expect(cite).to_be_focused()
+    assert problems == []
+
+
+def test_an_answer_can_be_rated_and_the_latest_rating_shows(browser: Browser, page_url: str) -> None:
+    page, problems = open_page(browser, page_url)
+    turn = ask(page, "What do AI engineers earn in Austin?")
+    answer = page.locator(f".turn:nth-child({turn}) .answer")
+    up = answer.get_by_role("button", name="Helpful", exact=True)
+    down = answer.get_by_role("button", name="Not helpful")
+    expect(up).to_have_attribute("aria-pressed", "false")
+    with page.expect_response("**/v1/feedback") as sent:
+        up.click()
+    assert sent.value.status == 200 and sent.value.json()["rating"] == "up"
+    expect(up).to_have_attribute("aria-pressed", "true")
+    with page.expect_response("**/v1/feedback") as sent:
+        down.click()
+    assert sent.value.json() == {"recorded": True, "query_id": answer.get_attribute("data-query-id"), "rating": "down"}
+    expect(down).to_have_attribute("aria-pressed", "true")
+    expect(up).to_have_attribute("aria-pressed", "false")
+    expect(answer.locator(".feedback-note")).to_have_text("Thanks for the feedback.")
+    assert problems == []
+
+
 def test_text_is_never_markup_and_a_new_conversation_starts_clean(browser: Browser, page_url: str) -> None:
     page, problems = open_page(browser, page_url)
     hostile = "<img src=x onerror=\"document.title='owned'\"> <b>bold</b>"

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from api.app import create_app
 from rag.models import Answer
@@ -76,6 +78,16 @@ def blocks_of(call_params: dict[str, Any]) -> list[dict[str, Any]]:
 
 def feedback_values(blocks: Sequence[dict[str, Any]]) -> set[str]:
     return {e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
+
+
+def test_a_post_slack_refuses_still_counts_as_an_attempt(slack_api: FakeSlackAPI) -> None:
+    """'Nothing was posted' checks use `calls_to`: it must see a post that Slack would refuse."""
+    client = WebClient(token=TOKEN, base_url=slack_api.base_url)
+    with pytest.raises(SlackApiError, match="no_text"):
+        client.chat_postMessage(channel=CHANNEL, text="")
+    assert [(c.method, c.ok) for c in slack_api.calls_to("chat.postMessage")] == [("chat.postMessage", False)]
+    with pytest.raises(AssertionError, match="refused 1 of 1"):
+        slack_api.accepted("chat.postMessage")
 
 
 # -- receiving -----------------------------------------------------------------------------------------
@@ -161,8 +173,8 @@ def test_a_mention_is_seen_then_answered_once_in_its_thread_with_cited_sections(
     with running(settings, embed_model) as client:
         response = post_event(client, mention("What do AI engineers earn in Seattle?", ts), "Ev0001")
         assert response.status_code == 200
-    reactions = slack_api.calls_to("reactions.add")
-    posts = slack_api.calls_to("chat.postMessage")
+    reactions = slack_api.accepted("reactions.add")
+    posts = slack_api.accepted("chat.postMessage")
     assert [(c.params["channel"], c.params["timestamp"], c.params["name"]) for c in reactions] == [
         (CHANNEL, ts, "eyes")
     ]
@@ -202,7 +214,7 @@ def test_two_workers_sharing_the_state_answer_a_retried_event_once(
         assert post_event(first, event, "Ev0003").status_code == 200
         assert post_event(second, event, "Ev0003", retry=1).status_code == 200
         assert post_event(second, event, "Ev0003", retry=2).status_code == 200
-    posts = slack_api.calls_to("chat.postMessage")
+    posts = slack_api.accepted("chat.postMessage")
     assert len(posts) == 1 and SEATTLE in section_texts(blocks_of(posts[0].params))
 
 
@@ -217,7 +229,7 @@ def test_a_followup_in_the_thread_is_answered_with_the_earlier_turn(
         post_event(client, message("And in Seattle?", "1700000401.000100", thread_ts=root), "Ev0011")
         # The same words in a thread the bot never answered are someone else's conversation.
         post_event(client, message("And in Seattle?", "1700000501.000100", thread_ts="1700000500.000100"), "Ev0012")
-    first, second = (c.params for c in slack_api.calls_to("chat.postMessage"))
+    first, second = (c.params for c in slack_api.accepted("chat.postMessage"))
     assert AUSTIN in section_texts(blocks_of(first))
     assert second["thread_ts"] == root
     assert SEATTLE in section_texts(blocks_of(second))
@@ -234,7 +246,7 @@ def test_a_direct_message_is_answered_in_its_thread(
         post_event(
             client, message("What do AI engineers earn in Seattle?", ts, channel=DM, channel_type="im"), "Ev0020"
         )
-    (post,) = slack_api.calls_to("chat.postMessage")
+    (post,) = slack_api.accepted("chat.postMessage")
     assert post.params["channel"] == DM and post.params["thread_ts"] == ts
     assert SEATTLE in section_texts(blocks_of(post.params))
 
@@ -264,7 +276,7 @@ def test_an_abstention_says_so_politely_and_names_the_closest_sections(
 ) -> None:
     with running(settings, embed_model) as client:
         post_event(client, mention("What is a good recipe for banana bread?", "1700000800.000100"), "Ev0040")
-    (post,) = slack_api.calls_to("chat.postMessage")
+    (post,) = slack_api.accepted("chat.postMessage")
     text = section_texts(blocks_of(post.params))
     assert "doesn't cover that" in text and "The closest sections are:" in text
     assert re.search(r"^• \S", text, re.MULTILINE)
@@ -277,7 +289,7 @@ def test_slack_markup_is_escaped_in_the_reply(
 ) -> None:
     with running(settings, embed_model) as client:
         post_event(client, mention("Which RAG frameworks should an AI engineer know?", "1700000900.000100"), "Ev0050")
-    (post,) = slack_api.calls_to("chat.postMessage")
+    (post,) = slack_api.accepted("chat.postMessage")
     blocks = blocks_of(post.params)
     every_text = [section_texts(blocks), *context_texts(blocks)]
     assert any("AI Skills &amp; Tools" in text for text in every_text)
@@ -351,7 +363,7 @@ def test_a_thumbs_down_is_stored_and_the_message_thanks_the_user(
         assert response.status_code == 200
     store = StateStore(settings.state_path)
     assert store.rows("SELECT query_id, rating, source FROM feedback") == [(query_id, "down", "slack")]
-    (update,) = slack_api.calls_to("chat.update")
+    (update,) = slack_api.accepted("chat.update")
     assert (update.params["channel"], update.params["ts"]) == (posted["channel"], posted["ts"])
     blocks = blocks_of(update.params)
     assert feedback_values(blocks) == set()  # the buttons are gone
@@ -374,7 +386,7 @@ def test_the_guide_command_answers_privately_and_its_buttons_work(
     assert answer.params["response_type"] == "ephemeral"
     assert SEATTLE in section_texts(answer.params["blocks"])
     assert slack_api.calls_to("response_url:empty") == []
-    (thanks,) = slack_api.calls_to("response_url:ephemeral-click")
+    (thanks,) = slack_api.accepted("response_url:ephemeral-click")
     assert thanks.params["text"].startswith("👍 Thanks")
     store = StateStore(settings.state_path)
     assert store.rows("SELECT query_id, rating, source FROM feedback") == [(query_id, "up", "slack")]
@@ -403,10 +415,10 @@ def test_socket_mode_feeds_the_same_listeners(
         assert refused.status_code == 503 and "Socket Mode" in refused.json()["error"]["message"]
     assert command_ack["payload"]["response_type"] == "ephemeral"
     assert "Looking up" in command_ack["payload"]["text"]
-    (post,) = slack_api.calls_to("chat.postMessage")
+    (post,) = slack_api.accepted("chat.postMessage")
     assert post.params["thread_ts"] == "1700001300.000100"
     assert SEATTLE in section_texts(blocks_of(post.params))
-    (answer,) = slack_api.calls_to("response_url:socket")
+    (answer,) = slack_api.accepted("response_url:socket")
     assert context_texts(answer.params["blocks"])  # a cited answer
 
 
@@ -422,5 +434,5 @@ def test_a_vote_on_an_answer_no_longer_on_record_is_not_stored(
         assert post_click(client, "feedback_up", "0" * 32, slack_api.hook_url("old"), posted).status_code == 200
     assert StateStore(settings.state_path).rows("SELECT COUNT(*) FROM feedback") == [(0,)]
     assert slack_api.calls_to("chat.update") == []
-    (note,) = slack_api.calls_to("response_url:old")
+    (note,) = slack_api.accepted("response_url:old")
     assert "no longer on record" in note.params["text"]

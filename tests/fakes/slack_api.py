@@ -100,8 +100,17 @@ class FakeSlackAPI:
         self._rate_limited[method] = retry_after
 
     def calls_to(self, method: str) -> list[Call]:
+        """Every call of `method` the fake received, whatever it answered: a post Slack would refuse
+        (invalid_blocks, no_text, a 429) counts too, so `calls_to(...) == []` means nothing was attempted."""
         with self._changed:
-            return [c for c in self.calls if c.method == method and c.ok]
+            return [c for c in self.calls if c.method == method]
+
+    def accepted(self, method: str) -> list[Call]:
+        """The calls of `method`, each of which Slack accepted (AssertionError naming any it refused)."""
+        calls = self.calls_to(method)
+        refused = [(c.status, c.reply) for c in calls if not c.ok]
+        assert not refused, f"{method}: Slack refused {len(refused)} of {len(calls)} calls: {refused}"
+        return calls
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 60) -> list[Call]:
         """The successful (`ok`) calls of `method` once there are `count` of them (AssertionError on timeout)."""

@@ -13,6 +13,7 @@ from api.logging_setup import configure_logging
 from api.metrics import install_observability
 from api.middleware import install_protections
 from api.routes import chat_completions, feedback, health, page, query, stream
+from api.routes.docs import docs_router
 from api.slack import router as slack_router
 from rag import __version__
 from rag.errors import RagError
@@ -44,6 +45,9 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         title="AI Engineer hiring guide — answers with citations",
         version=__version__,
         lifespan=lifespan,
+        # /docs is served with local assets (api/routes/docs.py); ReDoc would load its script from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_protections(app, settings)  # inside the metrics middleware, so refusals are counted
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.include_router(chat_completions.router)
     app.include_router(page.router)
     app.include_router(feedback.router)
+    app.include_router(docs_router(app.openapi_url or "/openapi.json", app.title))
     # Slack's Request URL; its own lifespan starts the bot (and Socket Mode) after the app's.
     app.include_router(slack_router)
     return app

@@ -24,9 +24,10 @@ QUOTE_PREVIEW_CHARS = 160
 
 FEEDBACK_BLOCK_ID = "feedback"
 FEEDBACK_RATINGS = {"feedback_up": "up", "feedback_down": "down"}
+CHANGE_VOTE = " To change your vote, click the other button."
 THANKS = {
-    "up": "👍 Thanks for the feedback — glad it helped.",
-    "down": "👎 Thanks for the feedback — it helps us improve the answers.",
+    "up": "👍 Thanks for the feedback — glad it helped." + CHANGE_VOTE,
+    "down": "👎 Thanks for the feedback — it helps us improve the answers." + CHANGE_VOTE,
 }
 
 # Slack's markup in incoming text: <@U123>, <@U123|name>, <#C123|general>, <!here>, <https://x|label>.
@@ -221,12 +222,3 @@ def answer_messages(answer: Answer) -> list[Message]:
 def notice_messages(text: str) -> list[Message]:
     """A reply that is not an answer (usage help, an error), in the same message shape."""
     return into_messages(section_blocks(text))
-
-
-def thanked_blocks(blocks: list[Block], rating: str) -> list[Block]:
-    """The answered message after a vote: the buttons give way to a thank-you."""
-    kept = [block for block in blocks if block.get("block_id") != FEEDBACK_BLOCK_ID]
-    return [
-        *kept,
-        {"type": "context", "block_id": "feedback_thanks", "elements": [{"type": "mrkdwn", "text": THANKS[rating]}]},
-    ]

@@ -30,7 +30,6 @@ from api.slack_blocks import (
     answer_messages,
     notice_messages,
     plain_question,
-    thanked_blocks,
 )
 from rag.conversation import ask_in_conversation
 from rag.errors import InvalidQuestion, RagError
@@ -226,21 +225,16 @@ class SlackBot:
         return answer_messages(answer)
 
     def record_feedback(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """One vote per person per answer, the latest standing. The message is left as it is, buttons and
+        all: in a channel the answer is everyone's, and one person's vote must not take the buttons from the
+        others or show them a verdict. The voter alone gets a thank-you (ephemeral, as Slack confirms a
+        personal action in a shared message), which says a click on the other button changes the vote."""
         rating = FEEDBACK_RATINGS[action["action_id"]]
         query_id = action.get("value", "")
         if not self.store.query_exists(query_id):
             log.warning("slack: feedback for an unknown query %r", query_id)
             respond(response_type="ephemeral", replace_original=False, text=FORGOTTEN_ANSWER)
             return
-        self.store.record_feedback(query_id, rating, None, source="slack")
-        message = body.get("message") or {}
-        channel = (body.get("channel") or {}).get("id")
-        if not message.get("blocks"):
-            # An ephemeral answer (from /guide) is not sent back with the click: thank with a new note.
-            respond(response_type="ephemeral", replace_original=False, text=THANKS[rating])
-            return
-        update = {"text": message.get("text", ""), "blocks": thanked_blocks(message["blocks"], rating)}
-        if channel and message.get("ts") and not (body.get("container") or {}).get("is_ephemeral"):
-            self.client.chat_update(channel=channel, ts=message["ts"], **update)
-        else:
-            respond(replace_original=True, **update)
+        user = (body.get("user") or {}).get("id")
+        self.store.record_feedback(query_id, rating, None, source="slack", voter=f"slack:{user}" if user else None)
+        respond(response_type="ephemeral", replace_original=False, text=THANKS[rating])

@@ -47,13 +47,17 @@ CREATE TABLE IF NOT EXISTS feedback (
     rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
     comment TEXT,
     source TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    voter TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     event_id TEXT PRIMARY KEY,
     created REAL NOT NULL
 );
 """
+# One vote per voter per answer (a later vote replaces the earlier one); votes without a voter (NULL, as
+# from /v1/feedback) never collide. Created after FEEDBACK_VOTER has added the column to an older store.
+FEEDBACK_VOTER_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS feedback_voter ON feedback (query_id, voter)"
 
 
 def prune_interval(cap: int) -> int:
@@ -104,7 +108,13 @@ class StateStore:
         self.max_logged_queries = max_logged_queries
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(SCHEMA)  # idempotent; executescript manages its own transaction
+        db = self._connection()
+        db.executescript(SCHEMA)  # idempotent; executescript manages its own transaction
+        with self._transaction() as db:
+            # A store made before votes had voters: add the column (SQLite has no ADD COLUMN IF NOT EXISTS).
+            if "voter" not in {row[1] for row in db.execute("PRAGMA table_info(feedback)")}:
+                db.execute("ALTER TABLE feedback ADD COLUMN voter TEXT")
+            db.execute(FEEDBACK_VOTER_INDEX)
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -195,11 +205,17 @@ class StateStore:
         row = self._connection().execute("SELECT 1 FROM queries WHERE query_id = ?", (query_id,)).fetchone()
         return row is not None
 
-    def record_feedback(self, query_id: str, rating: str, comment: str | None, source: str) -> None:
+    def record_feedback(
+        self, query_id: str, rating: str, comment: str | None, source: str, voter: str | None = None
+    ) -> None:
+        """Store a vote. A `voter` (e.g. `slack:U123`) has one vote per answer, the latest: voting again
+        replaces it. Without one, every call is a vote of its own."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO feedback (query_id, rating, comment, source, created) VALUES (?, ?, ?, ?, ?)",
-                (query_id, rating, comment, source, time.time()),
+                """INSERT INTO feedback (query_id, rating, comment, source, created, voter) VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (query_id, voter) DO UPDATE SET rating = excluded.rating,
+                   comment = excluded.comment, source = excluded.source, created = excluded.created""",
+                (query_id, rating, comment, source, time.time(), voter),
             )
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS feedback (
     source TEXT NOT NULL,
     created DOUBLE PRECISION NOT NULL
 );
+-- One vote per voter per answer (see rag/state.py); the column is added to a store made before it.
+ALTER TABLE feedback ADD COLUMN IF NOT EXISTS voter TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS feedback_voter ON feedback (query_id, voter);
 CREATE TABLE IF NOT EXISTS events (
     event_id TEXT PRIMARY KEY,
     created DOUBLE PRECISION NOT NULL
@@ -180,11 +183,16 @@ class PostgresStateStore(StateStore):
     def query_exists(self, query_id: str) -> bool:
         return self._db().execute("SELECT 1 FROM queries WHERE query_id = %s", (query_id,)).fetchone() is not None
 
-    def record_feedback(self, query_id: str, rating: str, comment: str | None, source: str) -> None:
+    def record_feedback(
+        self, query_id: str, rating: str, comment: str | None, source: str, voter: str | None = None
+    ) -> None:
         with self._write() as db:
             db.execute(
-                "INSERT INTO feedback (query_id, rating, comment, source, created) VALUES (%s, %s, %s, %s, %s)",
-                (query_id, rating, comment, source, time.time()),
+                """INSERT INTO feedback (query_id, rating, comment, source, created, voter)
+                   VALUES (%s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (query_id, voter) DO UPDATE SET rating = EXCLUDED.rating,
+                   comment = EXCLUDED.comment, source = EXCLUDED.source, created = EXCLUDED.created""",
+                (query_id, rating, comment, source, time.time(), voter),
             )
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

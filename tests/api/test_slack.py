@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from api.app import create_app
 from rag.models import Answer
+from rag.reporting import build_report
 from rag.service import QAService
 from rag.settings import Settings
 from rag.state import StateStore
@@ -83,7 +84,7 @@ def feedback_values(blocks: Sequence[dict[str, Any]]) -> set[str]:
 def test_a_post_slack_refuses_still_counts_as_an_attempt(slack_api: FakeSlackAPI) -> None:
     """'Nothing was posted' checks use `calls_to`: it must see a post that Slack would refuse."""
     client = WebClient(token=TOKEN, base_url=slack_api.base_url)
-    with pytest.raises(SlackApiError, match="no_text"):
+    with pytest.raises(SlackApiError, match="no_text"), pytest.warns(UserWarning, match="`text` argument"):
         client.chat_postMessage(channel=CHANNEL, text="")
     assert [(c.method, c.ok) for c in slack_api.calls_to("chat.postMessage")] == [("chat.postMessage", False)]
     with pytest.raises(AssertionError, match="refused 1 of 1"):
@@ -352,23 +353,33 @@ def test_a_rate_limited_reply_waits_for_retry_after_and_is_delivered(
 # -- feedback and the slash command -------------------------------------------------------------------
 
 
-def test_a_thumbs_down_is_stored_and_the_message_thanks_the_user(
+def test_one_vote_per_person_the_latest_wins_and_the_buttons_stay_for_everyone(
     settings: Settings, embed_model: BaseEmbedding, slack_api: FakeSlackAPI
 ) -> None:
     with running(settings, embed_model) as client:
         post_event(client, mention("What do AI engineers earn in Seattle?", "1700001200.000100"), "Ev0080")
         posted = slack_api.wait_for("chat.postMessage")[0].reply
         (query_id,) = feedback_values(posted["message"]["blocks"])
-        response = post_click(client, "feedback_down", query_id, slack_api.hook_url("click"), posted)
-        assert response.status_code == 200
-    store = StateStore(settings.state_path)
-    assert store.rows("SELECT query_id, rating, source FROM feedback") == [(query_id, "down", "slack")]
-    (update,) = slack_api.accepted("chat.update")
-    assert (update.params["channel"], update.params["ts"]) == (posted["channel"], posted["ts"])
-    blocks = blocks_of(update.params)
-    assert feedback_values(blocks) == set()  # the buttons are gone
-    assert SEATTLE in section_texts(blocks)  # the answer stays
-    assert any(text.startswith("👎 Thanks for the feedback") for text in context_texts(blocks))
+        hook = slack_api.hook_url("click")
+        for action_id in ("feedback_up", "feedback_down"):  # the same person changes their mind
+            assert post_click(client, action_id, query_id, hook, posted).status_code == 200
+            slack_api.wait_for("response_url:click", 1 + (action_id == "feedback_down"))
+        store = StateStore(settings.state_path)
+        assert store.rows("SELECT query_id, rating, source FROM feedback") == [(query_id, "down", "slack")]
+        report = build_report(store, days=1)["feedback"]
+        assert (report["up"], report["down"], report["rated_queries"], report["down_share_of_rated"]) == (0, 1, 1, 1.0)
+        # A second person's vote is a vote of its own.
+        assert post_click(client, "feedback_up", query_id, hook, posted, user="UHUMAN002").status_code == 200
+        slack_api.wait_for("response_url:click", 3)
+    assert sorted(store.rows("SELECT rating FROM feedback")) == [("down",), ("up",)]
+    report = build_report(store, days=1)["feedback"]
+    assert (report["up"], report["down"], report["rated_queries"]) == (1, 1, 1)
+    # The shared message is not edited: every reader keeps the buttons. Each voter is thanked privately.
+    assert slack_api.calls_to("chat.update") == []
+    thanks = [c.params for c in slack_api.accepted("response_url:click")]
+    assert [(t["response_type"], t["replace_original"]) for t in thanks] == [("ephemeral", False)] * 3
+    assert [t["text"][0] for t in thanks] == ["👍", "👎", "👍"]
+    assert all("change your vote" in t["text"] for t in thanks)
 
 
 def test_the_guide_command_answers_privately_and_its_buttons_work(

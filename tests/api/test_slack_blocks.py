@@ -15,7 +15,6 @@ from api.slack_blocks import (
     escape,
     plain_question,
     split_escaped,
-    thanked_blocks,
     unescape,
 )
 from rag.models import Answer, Citation
@@ -74,13 +73,6 @@ def test_a_source_line_shows_section_and_a_shortened_quote() -> None:
     (line,) = [e["text"] for b in message["blocks"] if b["type"] == "context" for e in b["elements"]]
     assert line.startswith('[1] Compensation Guide &gt; Regional Salary Data — "Seattle $160,000 - $220,000')
     assert line.endswith('…"') and len(line) < 250
-
-
-def test_thanks_replace_the_buttons_and_keep_the_answer() -> None:
-    (message,) = answer_messages(Answer("q1", "q", "Seattle pays well [1]", True, [citation(1)]))
-    thanked = thanked_blocks(message["blocks"], "up")
-    assert [b["type"] for b in thanked] == ["section", "context", "context"]
-    assert thanked[-1]["elements"][0]["text"].startswith("👍 Thanks")
 
 
 def test_a_list_answer_reads_as_bullets_under_a_bold_heading() -> None:

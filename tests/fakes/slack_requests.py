@@ -100,13 +100,14 @@ def post_click(
     query_id: str,
     response_url: str,
     posted: dict[str, Any] | None = None,
+    user: str = HUMAN,
 ) -> Response:
-    """A click on a feedback button: of `posted` (a message as chat.postMessage returned it), or of an
-    ephemeral message when `posted` is None (Slack then sends no `message` with the click)."""
+    """A click by `user` on a feedback button: of `posted` (a message as chat.postMessage returned it), or
+    of an ephemeral message when `posted` is None (Slack then sends no `message` with the click)."""
     payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": TEAM_ID, "domain": "fake-team"},
-        "user": {"id": HUMAN, "username": "ada", "team_id": TEAM_ID},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
         "api_app_id": "A0GUIDE01",
         "token": "legacy-verification-token",
         "trigger_id": "13345224609.738474920.8088930838d88f008e0",

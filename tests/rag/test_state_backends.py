@@ -89,6 +89,41 @@ def test_query_log_feedback_and_retention(make_store: MakeStore) -> None:
     assert sorted(row[0] for row in store.rows("SELECT query_id FROM queries")) == ["q0", "q3", "q4"]
 
 
+def test_one_vote_per_voter_per_answer_the_latest_wins(make_store: MakeStore) -> None:
+    store = make_store()
+    for query_id in ("q1", "q2"):
+        store.log_query({"query_id": query_id, "question": "Q?", "answer": "A", "answerable": True})
+    store.record_feedback("q1", "up", None, "slack", voter="slack:U1")
+    make_store().record_feedback("q1", "down", "changed my mind", "slack", voter="slack:U1")  # another worker
+    store.record_feedback("q1", "up", None, "slack", voter="slack:U2")
+    store.record_feedback("q2", "up", None, "slack", voter="slack:U1")
+    store.record_feedback("q1", "down", None, "http")  # no voter: each is a vote of its own
+    store.record_feedback("q1", "down", None, "http")
+    votes = store.rows("SELECT query_id, rating, COALESCE(comment, ''), COALESCE(voter, '') FROM feedback")
+    assert sorted(votes) == [
+        ("q1", "down", "", ""),
+        ("q1", "down", "", ""),
+        ("q1", "down", "changed my mind", "slack:U1"),
+        ("q1", "up", "", "slack:U2"),
+        ("q2", "up", "", "slack:U1"),
+    ]
+
+
+def test_a_store_made_before_voters_gains_the_column_and_keeps_its_votes(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, query_id TEXT NOT NULL,"
+            " rating TEXT NOT NULL, comment TEXT, source TEXT NOT NULL, created REAL NOT NULL)"
+        )
+        old.execute("INSERT INTO feedback (query_id, rating, source, created) VALUES ('q1', 'up', 'http', 1.0)")
+    old.close()
+    store = StateStore(path)
+    store.record_feedback("q1", "down", None, "slack", voter="slack:U1")
+    store.record_feedback("q1", "up", None, "slack", voter="slack:U1")
+    assert store.rows("SELECT rating, voter FROM feedback ORDER BY id") == [("up", None), ("up", "slack:U1")]
+
+
 def test_an_event_is_claimed_once_by_many_workers_at_once(make_store: MakeStore) -> None:
     workers = [make_store() for _ in range(6)]
     start = threading.Barrier(len(workers))

@@ -261,11 +261,11 @@ class ExtractiveAnswerer:
         best = retrieved[0]
         if asked is not None and asked.section is not None:
             found = self.section_groups(asked.outline, asked.section, best.score)
-            if found:
+            if sum(len(group.quotes) for group in found) > 1:  # a part of one passage is a fact
                 return "section", found
         if asked is not None:
             shaped = self.list_asked(question, retrieved, asked)
-            if shaped is not None:
+            if shaped is not None and sum(len(group.quotes) for group in shaped[1]) > 1:
                 return shaped
         if best.chunk.kind == "table_row" and self.config.shapes:
             # One row answers a question about one row; a superlative's runner-up is no answer to it.

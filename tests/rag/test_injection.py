@@ -98,17 +98,32 @@ def assert_only_quotes(body: dict[str, Any], source_text: str) -> None:
         return
     citations = {c["n"]: c for c in body["citations"]}
     lines = body["answer"].split("\n")
-    assert len(lines) == len(citations)
+    quoted = [line for line in lines if MARKER.match(line.removeprefix("- "))]
+    assert len(quoted) == len(citations)
     for line in lines:
-        match = MARKER.match(line)
-        assert match, f"a line without its marker: {line!r}"
+        match = MARKER.match(line.removeprefix("- "))  # "- …": an item of a list answer
+        if not match:
+            # A list's heading ("Red Flags to Avoid:"), or what did not fit ("More under: A > B."): the
+            # document's own headings, never text of the question.
+            assert line.endswith(":") or line.startswith(("More under: ", "(")), f"a line without its marker: {line!r}"
+            assert all(piece in source_text for piece in heading_pieces(line)), f"text that is not a heading: {line!r}"
+            continue
         citation = citations[int(match["n"])]
         assert source_text[citation["start"] : citation["end"]] == citation["quote"]
         lead_in = match["said"].removesuffix(citation["quote"])
         assert match["said"].endswith(citation["quote"]), line
-        # Anything before the quote is the headings it sits under ("Senior Level (6+ years) › Red Flags: …").
-        headings = lead_in.removesuffix(": ").removesuffix(" › ").split(" › ") if lead_in else []
+        # Anything before the quote is the headings it sits under ("Senior Level (6+ years) › Red Flags: …"),
+        # and a table's column labels, all of them the document's words.
+        assert all(piece in source_text for piece in heading_pieces(lead_in)), f"text that is not a quote: {lead_in!r}"
+        headings = lead_in.split(" (")[0].removesuffix(": ").removesuffix(" › ").split(" › ") if lead_in else []
         assert all(h in citation["section"].split(" > ") for h in headings), f"text that is not a quote: {lead_in!r}"
+
+
+def heading_pieces(text: str) -> list[str]:
+    """The headings, section paths and column labels a heading line or lead-in is made of."""
+    text = text.removeprefix("More under: ").strip().removesuffix(".").removesuffix(":").strip()
+    text = re.sub(r"^\(\d+ more in (.*)\)$", r"\1", text)
+    return [p.strip() for p in re.split(r" › | > |; | \(|\)| \| |: ", text) if p.strip()]
 
 
 @pytest.mark.parametrize("question", QUESTIONS)

@@ -25,6 +25,7 @@ from rag.shapes import (
     Asked,
     Outline,
     Shape,
+    asks_about_a_section,
     asks_for_a_list,
     table_columns,
 )
@@ -230,6 +231,14 @@ class ExtractiveAnswerer:
         passages that each carry their own headings)."""
         if not self.config.shapes:
             asked = None
+        if parts > 1 and asked is not None and asked.section is not None:
+            # "What does a good mid-level engineer look like, and what would disqualify one?": when every
+            # part lands in the part of the guide the question asks about, that part answers it.
+            source, path = asked.section
+            if all(r.chunk.source == source and r.chunk.section[: len(path)] == path for r in retrieved[:parts]):
+                found = self.section_groups(asked.outline, asked.section, retrieved[0].score)
+                if sum(len(group.quotes) for group in found) > 1:
+                    return "section", found
         if parts > 1:
             # The best passage of each part; a part that is an item of a list the question asks for
             # by name ("the must-have and nice-to-have qualifications") brings its whole list.
@@ -270,6 +279,13 @@ class ExtractiveAnswerer:
         if best.chunk.kind == "table_row" and self.config.shapes:
             # One row answers a question about one row; a superlative's runner-up is no answer to it.
             return "table", [QuoteGroup("", self.best_quotes(dense_question, [best]))]
+        if asked is not None and asked.section is None and asks_about_a_section(question):
+            # "What does the guide advise about …?" where no heading is named: the best passage's whole
+            # unit (a paragraph cut at sentence ends comes back together), not its first piece alone.
+            pieces = asked.outline.unit_of(best.chunk)
+            if len(pieces) > 1:
+                spans = [answer_span(piece) for piece in pieces]
+                return "fact", [QuoteGroup("", [Quote(p, *span, best.score) for p, span in zip(pieces, spans)])]
         chosen = self.choose_chunks(retrieved, parts, dense_question)
         return "fact", [QuoteGroup("", self.best_quotes(dense_question, chosen))]
 

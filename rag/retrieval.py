@@ -243,7 +243,7 @@ class HybridRetriever(BaseRetriever):
             or (unpaid_roles_asked(question, self.unpaid) if config.decline_unpaid_roles else [])
         )
 
-    def asked_of_structure(self, question: str, parts: int = 1) -> Asked:
+    def asked_of_structure(self, question: str) -> Asked:
         """What `question` asks of the documents' structure (for the answer's shape): a part as a
         whole, and the lists whose headings it names, best named first."""
         if self.config.set_asides:
@@ -253,9 +253,7 @@ class HybridRetriever(BaseRetriever):
             for group, member, _ in self.members.named(question, self.synonyms)
             if self.groups[group][0][0] == "table"
         )
-        return Asked(
-            self.outline, self.section_asked(question) if parts == 1 else None, self.headings_named(question), rows
-        )
+        return Asked(self.outline, self.section_asked(question), self.headings_named(question), rows)
 
     def rare_terms(self, question: str) -> set[str]:
         return {term for term in content_terms(question) if self.rare(term)}
@@ -449,7 +447,13 @@ class HybridRetriever(BaseRetriever):
             # The best of each constraint right after the best passage; the ranking goes on as it was.
             return interleave([[ranking[0], *(found[0] for found in extra)], ranking, *extra], top_k), 1 + len(extra)
         rankings = [self.search(part, top_k, source) for part in parts]
-        return interleave(rankings, top_k), len(rankings)
+        if self.config.constraint_parts:
+            # Each part's constraints too ("a senior engineer in Austin: what band, and how long?").
+            for part, ranking in zip(parts, list(rankings)):
+                rankings += self.constraint_rankings(part, ranking, top_k, source)[0]
+        merged = interleave(rankings, top_k)
+        bests = {ranking[0].chunk.chunk_id for ranking in rankings if ranking}
+        return merged, sum(1 for r in merged[: len(rankings)] if r.chunk.chunk_id in bests)
 
     def constraint_rankings(
         self, question: str, ranking: list[RetrievedChunk], top_k: int, source: str | None

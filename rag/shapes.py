@@ -128,6 +128,10 @@ class Outline:
             items.setdefault(piece.unit_start, piece)
         return list(items.values())
 
+    def unit_of(self, chunk: Chunk) -> list[Chunk]:
+        """The pieces of `chunk`'s unit (a long bullet or paragraph cut at sentence ends), in order."""
+        return [c for c in self.run_of(chunk) if c.unit_start == chunk.unit_start]
+
     def under(self, source: str, path: tuple[str, ...]) -> list[Chunk]:
         """Every chunk of `source` under the heading `path`, in reading order."""
         depth = len(path)

@@ -212,10 +212,19 @@ def as_mrkdwn(text: str) -> str:
     return "\n".join(shown)
 
 
-def answer_messages(answer: Answer) -> list[Message]:
-    """The reply to a question: the answer (or a polite abstention), its sources, and feedback buttons."""
+def read_as_block(resolved_question: str) -> Block:
+    """A note that the question was read with the earlier exchange, and how."""
+    text = f"_Read with your earlier question, as: “{escape(shorten(resolved_question, QUOTE_PREVIEW_CHARS))}”_"
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def answer_messages(answer: Answer, read_as: str | None = None) -> list[Message]:
+    """The reply to a question: the answer (or a polite abstention), its sources, and feedback buttons;
+    first, when `read_as` is given, how a follow-up was read."""
     body = as_mrkdwn(answer.answer) if answer.answerable else abstention_text(answer)
     blocks = [*section_blocks(body), *source_blocks(answer.citations), feedback_block(answer.query_id)]
+    if read_as:
+        blocks.insert(0, read_as_block(read_as))
     return into_messages(blocks)
 
 

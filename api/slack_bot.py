@@ -44,6 +44,9 @@ USAGE = "Ask me about the AI Engineer hiring guide, e.g. `/guide What do AI engi
 ANSWERED_SUBTYPES = {None, "thread_broadcast", "file_share"}
 RATE_LIMIT_RETRIES = 3
 SEEN_WAIT_SECONDS = 5.0
+# A new top-level direct message within this long of the last exchange in the same DM goes on from it, as a
+# reply in a thread does: people write "and for juniors?" as a new message in a DM, not as a thread reply.
+DM_CONVERSATION_SECONDS = 10 * 60
 FORGOTTEN_ANSWER = "Sorry — that answer is no longer on record, so the vote could not be saved."
 
 
@@ -200,7 +203,10 @@ class SlackBot:
         channel = event["channel"]
         thread_ts = event.get("thread_ts") or event["ts"]
         question = plain_question(event.get("text", ""), bot_user_id)
-        messages = self.reply(question, conversation_id(channel, thread_ts))
+        carried_from = None
+        if event.get("channel_type") == "im" and not event.get("thread_ts"):
+            carried_from = self.store.latest_conversation(conversation_id(channel, ""), DM_CONVERSATION_SECONDS)
+        messages = self.reply(question, conversation_id(channel, thread_ts), carried_from)
         with suppress(TimeoutError):  # the :eyes: goes first, unless Slack keeps it waiting
             seen.result(timeout=SEEN_WAIT_SECONDS)
         for message in messages:
@@ -210,19 +216,26 @@ class SlackBot:
         for message in self.reply(question, None):
             respond(response_type="ephemeral", replace_original=False, **message)
 
-    def reply(self, question: str, conversation: str | None) -> list[Message]:
+    def reply(self, question: str, conversation: str | None, carried_from: str | None = None) -> list[Message]:
         if not question:
             return notice_messages(USAGE)
         try:
             answer = ask_in_conversation(
-                self.service, self.store, question, conversation_id=conversation, channel="slack"
+                self.service,
+                self.store,
+                question,
+                conversation_id=conversation,
+                channel="slack",
+                carried_from=carried_from,
             )
         except InvalidQuestion as exc:
             return notice_messages(f"I can't answer that as asked: {exc}.")
         except RagError as exc:
             log.warning("slack: cannot answer: %s", exc)
             return notice_messages("Sorry — I can't reach the guide right now. Please try again in a minute.")
-        return answer_messages(answer)
+        # A follow-up in a new DM message: say how it was read, since nothing on screen ties it to the last one.
+        read_with_earlier = carried_from and answer.resolved_question.casefold() != answer.question.casefold()
+        return answer_messages(answer, read_as=answer.resolved_question if read_with_earlier else None)
 
     def record_feedback(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """One vote per person per answer, the latest standing. The message is left as it is, buttons and

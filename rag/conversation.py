@@ -19,11 +19,15 @@ def ask_in_conversation(
     conversation_id: str | None = None,
     channel: str = "http",
     source: str | None = None,
+    carried_from: str | None = None,
 ) -> Answer:
     """Answer `question`, using and extending the stored turns of `conversation_id`, and log it;
-    `source` limits the evidence to one document."""
+    `source` limits the evidence to one document. The turns of `carried_from`, an earlier conversation
+    this one goes on from (a new top-level message in the same Slack DM), come before its own."""
     started = time.perf_counter()
-    history = [turn.resolved for turn in store.turns(conversation_id)] if conversation_id else []
+    history = [turn.resolved for turn in store.turns(carried_from)] if carried_from else []
+    if conversation_id:
+        history += [turn.resolved for turn in store.turns(conversation_id)]
     answer = service.ask(question, top_k, history, source)
     if conversation_id:
         store.add_turn(conversation_id, answer.question, answer.resolved_question, answer.answer)

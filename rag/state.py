@@ -151,6 +151,22 @@ class StateStore:
         )
         return [Turn(*row) for row in rows]
 
+    def latest_conversation(self, prefix: str, within_seconds: float) -> str | None:
+        """The conversation, among those whose id starts with `prefix`, that had the latest turn, if that
+        turn is at most `within_seconds` old (and the conversation not expired); else None."""
+        now = time.time()
+        cutoff = max(now - within_seconds, now - self.conversation_ttl)
+        row = (
+            self._connection()
+            .execute(
+                "SELECT conversation_id FROM turns WHERE created >= ? AND substr(conversation_id, 1, ?) = ?"
+                " ORDER BY created DESC LIMIT 1",
+                (cutoff, len(prefix), prefix),
+            )
+            .fetchone()
+        )
+        return row[0] if row else None
+
     def add_turn(self, conversation_id: str, question: str, resolved: str, answer: str) -> None:
         now = time.time()
         with self._transaction() as db:

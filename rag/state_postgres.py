@@ -126,6 +126,20 @@ class PostgresStateStore(StateStore):
         )
         return [Turn(*row) for row in rows]
 
+    def latest_conversation(self, prefix: str, within_seconds: float) -> str | None:
+        now = time.time()
+        cutoff = max(now - within_seconds, now - self.conversation_ttl)
+        row = (
+            self._db()
+            .execute(
+                "SELECT conversation_id FROM turns WHERE created >= %s AND left(conversation_id, %s) = %s"
+                " ORDER BY created DESC LIMIT 1",
+                (cutoff, len(prefix), prefix),
+            )
+            .fetchone()
+        )
+        return str(row[0]) if row else None
+
     def add_turn(self, conversation_id: str, question: str, resolved: str, answer: str) -> None:
         now = time.time()
         with self._write() as db:

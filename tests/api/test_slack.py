@@ -252,6 +252,38 @@ def test_a_direct_message_is_answered_in_its_thread(
     assert SEATTLE in section_texts(blocks_of(post.params))
 
 
+SENIOR_RED_FLAGS = "Strong ML research background but no production system ownership"
+ENTRY_RED_FLAGS = "No production AI project exposure"
+
+
+def test_a_new_direct_message_goes_on_from_the_recent_exchange_in_that_dm(
+    settings: Settings, embed_model: BaseEmbedding, slack_api: FakeSlackAPI
+) -> None:
+    with running(settings, embed_model) as client:
+        asked = message(
+            "What are the red flags for senior engineers?", "1700002000.000100", channel=DM, channel_type="im"
+        )
+        post_event(client, asked, "Ev0100")
+        slack_api.wait_for("chat.postMessage", 1)
+        # A follow-up written as a new message, not as a reply in the answer's thread: Slack's DM habit.
+        post_event(client, message("and for juniors?", "1700002001.000100", channel=DM, channel_type="im"), "Ev0101")
+        slack_api.wait_for("chat.postMessage", 2)
+        # The same words in someone else's DM with the bot have no earlier exchange to go on from.
+        alone = message("and for juniors?", "1700002002.000100", channel="D0OTHER01", channel_type="im")
+        post_event(client, alone, "Ev0102")
+    first, followup, other = (c.params for c in slack_api.accepted("chat.postMessage"))
+    assert SENIOR_RED_FLAGS in section_texts(blocks_of(first))
+    assert context_texts(blocks_of(first))[0].startswith("[1]")  # no note on a question read on its own
+    assert followup["channel"] == DM and followup["thread_ts"] == "1700002001.000100"
+    assert ENTRY_RED_FLAGS in section_texts(blocks_of(followup))
+    note = context_texts(blocks_of(followup))[0]
+    assert note.startswith("_Read with your earlier question") and "red flags" in note.casefold()
+    assert ENTRY_RED_FLAGS not in section_texts(blocks_of(other))
+    assert not context_texts(blocks_of(other))[0].startswith("_Read with")
+    store = StateStore(settings.state_path)
+    assert [t.question for t in store.turns(f"slack:{DM}:1700002001.000100")] == ["and for juniors?"]
+
+
 def test_the_bot_ignores_itself_other_bots_and_edits(
     settings: Settings, embed_model: BaseEmbedding, slack_api: FakeSlackAPI
 ) -> None:

@@ -72,6 +72,19 @@ def test_old_and_excess_conversations_are_forgotten(make_store: MakeStore) -> No
     assert len(store.turns("second")) == len(store.turns("third")) == 1
 
 
+def test_the_latest_conversation_under_a_prefix_within_a_window(make_store: MakeStore) -> None:
+    store = make_store()
+    store.add_turn("slack:D1:100.1", "q", "q", "a")
+    store.add_turn("slack:D2:100.2", "q", "q", "a")
+    store.add_turn("slack:D1:100.3", "q", "q", "a")
+    store.add_turn("slack:D10:100.4", "q", "q", "a")  # another DM whose id merely starts the same
+    assert store.latest_conversation("slack:D1:", 600) == "slack:D1:100.3"
+    assert store.latest_conversation("slack:D2:", 600) == "slack:D2:100.2"
+    assert store.latest_conversation("slack:D3:", 600) is None
+    assert store.latest_conversation("slack:D1:", 0) is None  # nothing that recent
+    assert make_store(conversation_ttl_seconds=0.0).latest_conversation("slack:D1:", 600) is None  # expired
+
+
 def test_query_log_feedback_and_retention(make_store: MakeStore) -> None:
     store = make_store(max_logged_queries=3)
     record = {"query_id": "q0", "question": "Q?", "answer": "A", "answerable": True, "retrieved": [["c", 0.5, 0.7]]}

@@ -6,10 +6,20 @@ from __future__ import annotations
 import re
 
 import pytest
+from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.models import Answer, Chunk
+from rag.answering import ExtractiveAnswerer
+from rag.models import Answer, Chunk, RetrievedChunk
 from rag.service import QAService
-from rag.shapes import Outline, asks_about_a_section, asks_for_a_list, row_cells, table_columns
+from rag.shapes import (
+    MAX_LIST_ITEMS,
+    Asked,
+    Outline,
+    asks_about_a_section,
+    asks_for_a_list,
+    row_cells,
+    table_columns,
+)
 
 SALARY_ROWS = [
     "San Francisco Bay Area $180,000 - $250,000 High (1.8x national average)",
@@ -165,3 +175,30 @@ def test_two_lists_asked_by_name_come_whole(service: QAService) -> None:
     sections = {c.section.rsplit(" > ", 1)[-1] for c in answer.citations}
     assert sections == {"Must-Have Qualifications", "Nice-to-Have Qualifications"}
     assert len(answer.citations) == 13
+
+
+def test_a_long_list_is_shown_up_to_its_limit_and_says_how_many_more_and_where(embed_model: BaseEmbedding) -> None:
+    text = "".join(f"tip number {i}\n" for i in range(15))
+    items = []
+    for i in range(15):
+        start = text.index(f"tip number {i}\n")
+        items.append(
+            Chunk(
+                f"c{i}",
+                "doc.txt",
+                ("Guide", "Tips"),
+                "bullet",
+                f"tip number {i}",
+                start,
+                start + len(f"tip number {i}"),
+            )
+        )
+    answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
+    retrieved = [RetrievedChunk(items[4], 0.9, 0.9)]
+    answer = answerer.compose("q", "List all the tips", "List all the tips", retrieved, asked=Asked(Outline.of(items)))
+    assert answer.shape == "list"
+    lines = answer.answer.split("\n")
+    assert lines[0] == "Tips:"
+    assert lines[1:13] == [f"- tip number {i} [{i + 1}]" for i in range(MAX_LIST_ITEMS)]
+    assert lines[13] == "(3 more in Guide > Tips.)"
+    assert [c.start for c in answer.citations] == [items[i].start for i in range(MAX_LIST_ITEMS)]

@@ -12,6 +12,7 @@ from api.errors import install_error_handlers
 from api.logging_setup import configure_logging
 from api.metrics import install_observability
 from api.middleware import install_protections
+from api.openapi_sources import list_index_sources
 from api.routes import chat_completions, feedback, health, page, query, stream
 from api.routes.docs import docs_router
 from api.slack import router as slack_router
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     install_error_handlers(app)
     install_protections(app, settings)  # inside the metrics middleware, so refusals are counted
     install_observability(app)
+    list_index_sources(app)
     app.include_router(health.router)
     app.include_router(query.router)
     app.include_router(stream.router)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from api.schemas import AnswerShape, CitationOut
+from api.schemas import TOP_K_RULES, AnswerShape, CitationOut, Count
+from rag.settings import Settings
 
 MODEL_ID = "guide-rag"
 # A chat front end resends the whole conversation each turn; beyond this many messages it is refused.
@@ -24,8 +25,37 @@ class ContentPart(BaseModel):
     text: StrictStr | None = None
 
 
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+# A user message is read for its text (a question, or an earlier one that gives a follow-up its subject), so
+# its content may hold only text parts; other messages are not read, and their content may be anything.
+USER_CONTENT_RULE = {
+    "anyOf": [
+        {"properties": {"role": {"enum": [role for role in ROLES if role != "user"]}}},
+        {
+            "properties": {
+                "content": {
+                    "anyOf": [
+                        {"type": "string"},
+                        {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["type", "text"],
+                                "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+                            },
+                        },
+                        {"type": "null"},
+                    ]
+                }
+            }
+        },
+    ]
+}
+
+
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")  # name, tool_calls, ... are accepted and ignored
+    # name, tool_calls, ... are accepted and ignored
+    model_config = ConfigDict(extra="allow", json_schema_extra=USER_CONTENT_RULE)
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: StrictStr | list[ContentPart] | None = None
@@ -53,11 +83,16 @@ class ChatCompletionRequest(BaseModel):
         ...,
         min_length=1,
         max_length=MAX_MESSAGES,
-        description="The conversation, oldest first. The last message is the user's question; earlier "
-        "user messages give context to follow-ups.",
+        description="The conversation, oldest first. The last message must be the user's (role `user`) and "
+        "hold the question: text that is not blank, without control characters (tab and line breaks aside), "
+        f"at most {Settings.model_fields['max_question_chars'].default} characters (its text parts joined by a "
+        "line break); any other last message is refused with 422, as JSON Schema cannot single out the last "
+        "item of an array. Earlier user messages give context to follow-ups.",
     )
     stream: StrictBool | None = Field(False, description="Send `chat.completion.chunk` events, then `data: [DONE]`.")
-    top_k: StrictInt | None = Field(None, ge=1, description="How many chunks to consider (not an OpenAI field).")
+    top_k: Count | None = Field(
+        None, description="How many chunks to consider (not an OpenAI field).", json_schema_extra=TOP_K_RULES
+    )
 
 
 class AssistantMessage(BaseModel):

@@ -18,8 +18,10 @@ QUESTION_RULES = {
 TOP_K_RULES = {"maximum": Settings.model_fields["max_top_k"].default}
 SOURCE_DESCRIPTION = (
     "Only this document: its path relative to the corpus folder, as `source` in citations and results. "
-    "A path that is not a document of the index is refused with 422."
+    "One of the documents of the index in service (listed here once the server has loaded one); any other "
+    "path is refused with 422."
 )
+SOURCE_MAX_LENGTH = 1000
 
 
 def _whole_float_as_int(value: object) -> object:
@@ -42,7 +44,10 @@ class QueryRequest(BaseModel):
     top_k: Count | None = Field(None, description="How many chunks to consider.", json_schema_extra=TOP_K_RULES)
     conversation_id: StrictStr | None = Field(None, max_length=200, description="Keeps follow-up questions in context.")
     source: StrictStr | None = Field(
-        None, max_length=1000, description=SOURCE_DESCRIPTION, examples=["ai-engineer-job-description-2026.txt"]
+        None,
+        max_length=SOURCE_MAX_LENGTH,
+        description=SOURCE_DESCRIPTION,
+        examples=["ai-engineer-job-description-2026.txt"],
     )
 
 
@@ -52,7 +57,10 @@ class RetrieveRequest(BaseModel):
     query: StrictStr = Field(..., examples=["regional salary Seattle"], json_schema_extra=QUESTION_RULES)
     top_k: Count | None = Field(None, json_schema_extra=TOP_K_RULES)
     source: StrictStr | None = Field(
-        None, max_length=1000, description=SOURCE_DESCRIPTION, examples=["ai-engineer-job-description-2026.txt"]
+        None,
+        max_length=SOURCE_MAX_LENGTH,
+        description=SOURCE_DESCRIPTION,
+        examples=["ai-engineer-job-description-2026.txt"],
     )
 
 

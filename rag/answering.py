@@ -62,6 +62,10 @@ FIGURE = re.compile(
 )
 
 
+# How many of the best passages are looked through for items of one list.
+SIBLING_DEPTH = 3
+
+
 @dataclass(frozen=True)
 class AnswerConfig:
     # At most two passages for a one-part question. A third was quoted 5 times on the tune split and
@@ -238,7 +242,7 @@ class ExtractiveAnswerer:
             if all(r.chunk.source == source and r.chunk.section[: len(path)] == path for r in retrieved[:parts]):
                 found = self.section_groups(asked.outline, asked.section, retrieved[0].score)
                 if sum(len(group.quotes) for group in found) > 1:
-                    return "section", found
+                    return "section", self.keeping(retrieved[0], found, dense_question, asked)
         if parts > 1:
             # The best passage of each part; a part that is an item of a list the question asks for
             # by name ("the must-have and nice-to-have qualifications") brings its whole list.
@@ -271,11 +275,11 @@ class ExtractiveAnswerer:
         if asked is not None and asked.section is not None:
             found = self.section_groups(asked.outline, asked.section, best.score)
             if sum(len(group.quotes) for group in found) > 1:  # a part of one passage is a fact
-                return "section", found
+                return "section", self.keeping(best, found, dense_question, asked)
         if asked is not None:
             shaped = self.list_asked(question, retrieved, asked)
             if shaped is not None and sum(len(group.quotes) for group in shaped[1]) > 1:
-                return shaped
+                return shaped[0], self.keeping(best, shaped[1], dense_question, asked)
         if best.chunk.kind == "table_row" and self.config.shapes:
             # One row answers a question about one row; a superlative's runner-up is no answer to it.
             return "table", [QuoteGroup("", self.best_quotes(dense_question, [best]))]
@@ -288,6 +292,20 @@ class ExtractiveAnswerer:
                 return "fact", [QuoteGroup("", [Quote(p, *span, best.score) for p, span in zip(pieces, spans)])]
         chosen = self.choose_chunks(retrieved, parts, dense_question)
         return "fact", [QuoteGroup("", self.best_quotes(dense_question, chosen))]
+
+    def keeping(self, best: RetrievedChunk, groups: list[QuoteGroup], question: str, asked: Asked) -> list[QuoteGroup]:
+        """`groups`, led by the best passage when none of them quotes it and it matches a word of the
+        question that few passages use and they do not: a list or part taken from elsewhere adds to
+        what the best passage says ("compensation factors: company size, funding stage, …"), without an
+        unrelated best passage leading it (a culture-fit question before the key responsibilities)."""
+        quoted = [q.chunk for group in groups for q in group.quotes]
+        chunk = best.chunk
+        if any(c.source == chunk.source and c.start < chunk.end and chunk.start < c.end for c in quoted):
+            return groups
+        covered = set().union(*(unit_terms(c) for c in quoted)) if quoted else set()
+        if not (asked.rare & unit_terms(chunk)) - covered:
+            return groups
+        return [QuoteGroup("", self.best_quotes(question, [best])), *groups]
 
     def list_asked(
         self, question: str, retrieved: Sequence[RetrievedChunk], asked: Asked
@@ -325,24 +343,38 @@ class ExtractiveAnswerer:
             if len(words) < 2 and not LIST_CUE.search(question):
                 break
             return "section", self.section_groups(outline, (source, path), best.score)
-        listed = self.whole_list(question, best, outline) if best.chunk.kind == "bullet" else None
+        listed = self.whole_list(question, best, outline, retrieved) if best.chunk.kind == "bullet" else None
         return ("list", [listed]) if listed else None
 
-    def whole_list(self, question: str, pick: RetrievedChunk, outline: Outline) -> QuoteGroup | None:
+    def whole_list(
+        self, question: str, pick: RetrievedChunk, outline: Outline, retrieved: Sequence[RetrievedChunk] = ()
+    ) -> QuoteGroup | None:
         """Every item of `pick`'s list (bullets, or a table's rows), when it is an item of one and the
-        question asks for a list (of rows: without naming one of them)."""
+        question asks for a list (of rows: without naming one of them). Two of its items among the first
+        `retrieved` passages say it is the list asked for, however the question words it ("warning
+        signs" for "Red Flags to Avoid")."""
         chunk = pick.chunk
         heading = " ".join((chunk.section[-1] if chunk.section else "", chunk.context))
-        if chunk.kind not in ("bullet", "table_row") or not asks_for_a_list(question, heading, outline.common):
-            return None
         members = outline.list_items(chunk)
+        place = (chunk.source, chunk.section, chunk.kind)
+        siblings = sum((r.chunk.source, r.chunk.section, r.chunk.kind) == place for r in retrieved[:SIBLING_DEPTH]) >= 2
+        if chunk.kind not in ("bullet", "table_row") or not asks_for_a_list(
+            question, heading, outline.common, siblings
+        ):
+            return None
         if len(members) < 2:
             return None
         shown = members[:MAX_LIST_ITEMS]
         more = ""
         if len(members) > len(shown):
             more = f"({len(members) - len(shown)} more in {chunk.section_path}.)"
-        quotes = [Quote(c, *item_span(c), pick.score) for c in shown]
+        quotes = []
+        for item in shown:
+            quotes.append(Quote(item, *item_span(item), pick.score))
+            if item.unit_start == chunk.unit_start and item.chunk_id != chunk.chunk_id:
+                # The passage that was found is a later piece of this item ("… up roughly 144% …"): it
+                # stays, after the item's first piece.
+                quotes.append(Quote(chunk, *item_span(chunk), pick.score))
         return QuoteGroup(lead_in(chunk, outline).removesuffix(": "), quotes, more)
 
     def section_groups(self, outline: Outline, section: SectionRef, score: float) -> list[QuoteGroup]:

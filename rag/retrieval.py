@@ -253,7 +253,8 @@ class HybridRetriever(BaseRetriever):
             for group, member, _ in self.members.named(question, self.synonyms)
             if self.groups[group][0][0] == "table"
         )
-        return Asked(self.outline, self.section_asked(question), self.headings_named(question), rows)
+        rare = frozenset(self.rare_terms(question))
+        return Asked(self.outline, self.section_asked(question), self.headings_named(question), rows, rare)
 
     def rare_terms(self, question: str) -> set[str]:
         return {term for term in content_terms(question) if self.rare(term)}

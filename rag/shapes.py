@@ -23,6 +23,11 @@ LIST_CUE = re.compile(
     r"|examples?\s+of|name\s+(?:the|some|a\s+few))\b",
     re.IGNORECASE,
 )
+# Of those, the cues that ask for a whole list whatever it is called; the others ("what are the …",
+# "give me …") ask as often for one fact ("what are the growth prospects?") and need the list named.
+STRONG_LIST_CUE = re.compile(r"\b(?:list|all|every|enumerate|examples?\s+of|name\s+(?:the|some|a\s+few))\b", re.I)
+# Plurals that are lists whatever their heading ("give me interview questions on …").
+LIST_NOUNS = frozenset({"question", "exampl", "option", "way", "step", "tip", "thing", "item", "type", "kind", "idea"})
 # "what perks", "which platforms", "what soft skills": a plural right after what/which asks for several.
 WHAT_PLURAL = re.compile(r"\b(?:what|which)\s+((?:[a-z-]+\s+){0,2}?)([a-z-]{3,}s)\b", re.IGNORECASE)
 AUXILIARIES = frozenset(
@@ -50,12 +55,26 @@ def is_plural(word: str) -> bool:
     return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) and word not in STOPWORDS
 
 
-def asks_for_a_list(question: str, heading: str, common: frozenset[str] = frozenset()) -> bool:
-    """The question asks for several items: a list cue, "what/which" before a plural, or a plural
-    word that names the list (its heading: "responsibilities" for "Key Responsibilities"), other than
-    the words most of the document uses (`common`: "engineers" names no list of an engineering guide)."""
-    if LIST_CUE.search(question):
+def asks_for_a_list(
+    question: str, heading: str, common: frozenset[str] = frozenset(), siblings_found: bool = False
+) -> bool:
+    """The question asks for several items: a cue that asks for a whole list ("list", "all"); a weaker
+    one ("what are", "give me", "what/which" before a plural) with the list named (a word of its
+    heading, or a plural such as "questions", or several of its items among the best passages:
+    `siblings_found`); or a plural word that names the list (its heading:
+    "responsibilities" for "Key Responsibilities"), other than the words most of the document uses
+    (`common`: "engineers" names no list of an engineering guide)."""
+    if STRONG_LIST_CUE.search(question):
         return True
+    plurals = {w for w in raw_words(question) if is_plural(w)}
+    # A weaker cue asks for the list it names: by a word of its heading, or a plural that is a list.
+    names_it = (
+        siblings_found
+        or bool(set(content_terms(question)) & set(content_terms(heading)))
+        or any(set(content_terms(word)) & LIST_NOUNS for word in plurals)
+    )
+    if LIST_CUE.search(question):
+        return names_it
     for match in WHAT_PLURAL.finditer(question):
         between = match.group(1).split()
         # "what soft skills" asks for several; "what do engineers earn" does not ("do" is no adjective).
@@ -72,8 +91,7 @@ def asks_for_a_list(question: str, heading: str, common: frozenset[str] = frozen
         # ("what general warning signs should…" asks for several; "what salary band applies for…" not).
         if len(between) == 2 and following not in AUXILIARIES:
             continue
-        return True
-    plurals = {w for w in raw_words(question) if is_plural(w)}
+        return names_it
     named = set(content_terms(heading)) - common
     return any(set(content_terms(word)) & named for word in plurals)
 
@@ -150,6 +168,9 @@ class Asked:
     # Labels of the table rows the question names ("Seattle", "NYC" for "New York City"): a question
     # about a row is answered by that row, not by its whole table.
     rows: frozenset[str] = frozenset()
+    # The question's words that few passages use ("fundamentals", "Seattle"): what a passage must
+    # match to count as answering something in particular.
+    rare: frozenset[str] = frozenset()
 
 
 def table_columns(header: str, rows: Sequence[str]) -> list[str]:

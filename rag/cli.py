@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from rag.errors import ConfigurationError, RagError
 from rag.settings import Settings, load_settings
@@ -75,18 +77,50 @@ def require_text(value: str, what: str) -> str:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.models import answer_payload
-
     require_text(args.question, "question")
-    service = _service(settings)
-    answer = service.ask(args.question, args.top_k, source=args.source)
+    if args.server is not None:
+        payload = served_answer(args, settings)
+    else:
+        from rag.models import answer_payload
+
+        service = _service(settings)
+        payload = answer_payload(service.ask(args.question, args.top_k, source=args.source))
     if args.json:
-        print(json.dumps(answer_payload(answer), ensure_ascii=False, indent=2))
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
-    print(answer.answer)
-    for c in answer.citations:
-        print(f'\n[{c.n}] {c.section} ({c.source}:{c.start}-{c.end})\n    "{c.quote}"')
+    print(payload["answer"])
+    for c in payload["citations"]:
+        print(f'\n[{c["n"]}] {c["section"]} ({c["source"]}:{c["start"]}-{c["end"]})\n    "{c["quote"]}"')
     return 0
+
+
+def served_answer(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """The answer of a running `rag serve` (`--server [URL]`, by default RAG_HOST:RAG_PORT): a second
+    instead of a model load per call. Only when asked for: the server answers with its own settings and
+    index, which a command line tried with other settings must not silently get."""
+    import httpx
+
+    url = (args.server or f"http://{settings.host}:{settings.port}").rstrip("/")
+    headers = {"Authorization": f"Bearer {settings.api_keys[0]}"} if settings.api_keys else {}
+    body: dict[str, object] = {"question": args.question}
+    body.update({k: v for k, v in (("top_k", args.top_k), ("source", args.source)) if v is not None})
+    try:
+        response = httpx.post(
+            f"{url}/v1/query", json=body, headers=headers, timeout=settings.request_timeout_seconds + 5
+        )
+    except httpx.HTTPError as exc:
+        raise RagError(
+            f"no answer from the server at {url} ({type(exc).__name__}); drop --server to answer here"
+        ) from None
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if response.status_code != 200 or not isinstance(payload, dict) or "answer" not in payload:
+        error = payload.get("error", {}) if isinstance(payload, dict) else {}
+        message = error.get("message") if isinstance(error, dict) else None
+        raise RagError(f"the server at {url} answered {response.status_code}: {message or response.text[:200]!r}")
+    return payload
 
 
 def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
@@ -208,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the /v1/query response object")
     ask.add_argument("--top-k", type=positive_int, default=None)
     ask.add_argument("--source", default=None, help="only this document (path relative to the corpus folder)")
+    ask.add_argument(
+        "--server",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="URL",
+        help="ask a running `rag serve` (default http://RAG_HOST:RAG_PORT) instead of loading the model here",
+    )
     ask.set_defaults(run=cmd_ask)
 
     retrieve = commands.add_parser("retrieve", help="show the ranked chunks for a query")
@@ -255,16 +297,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace, Settings], int] = args.run
     try:
         settings = load_settings()
-        return run(args, settings)
+        code = run(args, settings)
     except RagError as exc:
         print(f"rag {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        code = 1
     except KeyboardInterrupt:
         print(f"rag {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last line of defence: one line, not a traceback
         print(f"rag {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        code = 1
+    if argv is None and args.command in QUICK_EXIT:
+        exit_now(code)
+    return code
+
+
+# Commands that only read: once their output is out, nothing is left to write. Tearing down the interpreter
+# after torch, transformers and chromadb were loaded takes about 1.5 s on the 2-core machines here
+# (evals/reports/bench/cli_start.md), longer than answering.
+QUICK_EXIT = {"ask", "retrieve"}
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process as the command line's own `rag ask` would, skipping the interpreter's teardown."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a reader that went away (`| head`) is no reason to fail
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,22 @@ developer `.env` or `RAG_*` settings) and a working folder of its own."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from api.app import create_app
 from rag.cli import port_clash
+from rag.service import QAService
 from rag.settings import Settings
 from tests.clean_env import clean_env, neutral_cwd
 from tests.conftest import CORPUS, make_settings
+from tests.serving import serve
 
 
 def run_rag(
@@ -116,3 +122,57 @@ def test_ask_json_prints_the_query_object(built_settings: Settings, tmp_path: Pa
     body = json.loads(result.stdout)
     assert set(body) >= {"query_id", "answer", "answerable", "citations"}
     assert "2-4 months" in body["answer"]
+
+
+# Runs the command in-process in the child, then reports which heavy libraries it imported.
+RUN_AND_REPORT_IMPORTS = (
+    "-c",
+    "import sys\nfrom rag.cli import main\ntry:\n    code = main(sys.argv[1:])\nexcept SystemExit as exc:\n"
+    "    code = exc.code\nheavy = ('torch', 'sentence_transformers', 'chromadb', 'llama_index.core')\n"
+    "print('imported:', sorted(m for m in heavy if m in sys.modules))\nsys.exit(code)",
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(("ask", "--help"), {}), (("retrieve", "--help"), {}), (("ask", "x"), {"RAG_TOP_K": "abc"})],
+)
+def test_help_and_a_broken_setting_load_nothing_heavy(args: tuple[str, ...], env: dict[str, str]) -> None:
+    result = run_rag(*args, env=env, python=RUN_AND_REPORT_IMPORTS)
+    assert result.stdout.strip().splitlines()[-1] == "imported: []", result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def served_url(built_settings: Settings, embed_model: BaseEmbedding) -> Iterator[str]:
+    with serve(create_app(built_settings, QAService(built_settings, embed_model=embed_model))) as url:
+        yield url
+
+
+@pytest.mark.integration
+def test_ask_server_answers_from_a_running_server_without_loading_a_model(tmp_path: Path, served_url: str) -> None:
+    # No index here at all: the answer can only have come from the server.
+    env = {"RAG_INDEX_DIR": str(tmp_path / "none")}
+    question = "How long does it take to hire a senior AI engineer?"
+    result = run_rag("ask", question, "--json", "--server", served_url, env=env, python=RUN_AND_REPORT_IMPORTS)
+    assert result.returncode == 0, result.stderr
+    *body, imported = result.stdout.strip().splitlines()
+    assert imported == "imported: []"
+    answer = json.loads("\n".join(body))
+    assert "2-4 months" in answer["answer"] and answer["citations"]
+    assert not (tmp_path / "none").exists()
+    # RAG_HOST/RAG_PORT name the server when --server gives no URL; the text output is the local one's.
+    host, port = served_url.removeprefix("http://").rsplit(":", 1)
+    result = run_rag("ask", question, "--server", env=env | {"RAG_HOST": host, "RAG_PORT": port})
+    assert result.returncode == 0, result.stderr
+    assert "2-4 months" in result.stdout and "\n[1] " in result.stdout
+
+
+@pytest.mark.integration
+def test_ask_server_refusals_are_one_line_errors(tmp_path: Path, served_url: str) -> None:
+    refused = run_rag("ask", "What do AI engineers earn?", "--server", served_url, "--source", "other.txt")
+    assert "422" in one_line_error(refused, "ask") and "other.txt" in refused.stderr
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = run_rag("ask", "What do AI engineers earn?", "--server", f"http://127.0.0.1:{port}")
+    assert "drop --server" in one_line_error(down, "ask")

@@ -4,7 +4,7 @@ apply to quoting a guide; responses carry the guide's citations alongside."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
@@ -28,7 +28,7 @@ class ContentPart(BaseModel):
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 # A user message is read for its text (a question, or an earlier one that gives a follow-up its subject), so
 # its content may hold only text parts; other messages are not read, and their content may be anything.
-USER_CONTENT_RULE = {
+USER_CONTENT_RULE: dict[str, Any] = {
     "anyOf": [
         {"properties": {"role": {"enum": [role for role in ROLES if role != "user"]}}},
         {

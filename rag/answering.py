@@ -397,6 +397,8 @@ class ExtractiveAnswerer:
                 continue
             words += size
             heading = " › ".join(chunk.section[len(path) - 1 :]) if chunk.section else ""
+            if chunk.kind == "table_row" and chunk.context:
+                heading += table_header(chunk, outline)
             if not groups or groups[-1].heading != heading:
                 groups.append(QuoteGroup(heading, []))
             groups[-1].quotes.append(Quote(chunk, start, end, score))
@@ -515,6 +517,14 @@ def counted_unit(question: str) -> str | None:
     return stem(unit.lower()) if unit else None
 
 
+def table_header(row: Chunk, outline: Outline | None) -> str:
+    """A row's column labels, " (Metro Area | Average Salary | Cost of Living Factor)", or its header
+    line as it stands when the columns cannot be told apart."""
+    rows = [c.text for c in outline.run_of(row)] if outline is not None else [row.text]
+    columns = table_columns(row.context, rows)
+    return f" ({' | '.join(columns) if columns else row.context})"
+
+
 def lead_in(chunk: Chunk, outline: Outline | None = None) -> str:
     """Bullets and table rows read as answers only with the heading they sit under, and the heading
     above it when the list is a sub-section ("Core AI Engineering Skills" recurs under every level:
@@ -524,9 +534,7 @@ def lead_in(chunk: Chunk, outline: Outline | None = None) -> str:
     if chunk.kind in ("bullet", "table_row") and chunk.section:
         heading = list_heading(chunk)
         if chunk.kind == "table_row" and chunk.context:
-            rows = [c.text for c in outline.run_of(chunk)] if outline is not None else [chunk.text]
-            columns = table_columns(chunk.context, rows)
-            heading += f" ({' | '.join(columns) if columns else chunk.context})"
+            heading += table_header(chunk, outline)
         return heading + ": "
     if chunk.kind == "paragraph" and len(chunk.section) >= 2 and role_label(chunk):
         return f"{chunk.section[-1]} › "

@@ -243,7 +243,7 @@ class HybridRetriever(BaseRetriever):
             or (unpaid_roles_asked(question, self.unpaid) if config.decline_unpaid_roles else [])
         )
 
-    def asked_of_structure(self, question: str) -> Asked:
+    def asked_of_structure(self, question: str, retrieved: Sequence[RetrievedChunk] = ()) -> Asked:
         """What `question` asks of the documents' structure (for the answer's shape): a part as a
         whole, and the lists whose headings it names, best named first."""
         if self.config.set_asides:
@@ -254,7 +254,7 @@ class HybridRetriever(BaseRetriever):
             if self.groups[group][0][0] == "table"
         )
         rare = frozenset(self.rare_terms(question))
-        return Asked(self.outline, self.section_asked(question), self.headings_named(question), rows, rare)
+        return Asked(self.outline, self.section_asked(question, retrieved), self.headings_named(question), rows, rare)
 
     def rare_terms(self, question: str) -> set[str]:
         return {term for term in content_terms(question) if self.rare(term)}
@@ -288,7 +288,9 @@ class HybridRetriever(BaseRetriever):
         order = {key: i for i, key in enumerate(self.heading_words)}
         return tuple((source, path) for _, source, path in sorted(specific, key=lambda h: (-h[0], order[(h[1], h[2])])))
 
-    def section_asked(self, question: str) -> tuple[str, tuple[str, ...]] | None:
+    def section_asked(
+        self, question: str, retrieved: Sequence[RetrievedChunk] = ()
+    ) -> tuple[str, tuple[str, ...]] | None:
         """The part of a document a question asks about as a whole ("what should we look for in a
         senior engineer?": the senior level's section): an alternative it names (a level, through the
         domain's synonyms too), else the heading that shares most of its rarer words; None for a
@@ -302,11 +304,19 @@ class HybridRetriever(BaseRetriever):
             if key[0] == "heading":
                 source, *path = key[1:]
                 return str(source), (*(str(p) for p in path), member)
-        asked = self.rare_terms(question)
-        best = max(self.heading_words.items(), key=lambda item: (len(asked & item[1]), -len(item[0][1])), default=None)
-        if best is None or not asked & best[1]:
-            return None
-        return best[0]
+        # Else the heading sharing most of the question's words that are rare outside it, among those a passage found for
+        # the question stands under (a heading no passage was found under is named in passing), the
+        # one holding the best-ranked passage first.
+        terms = set(content_terms(question)) - self.common
+        ranks: dict[tuple[str, tuple[str, ...]], int] = {}
+        for rank, found in enumerate(retrieved):
+            for depth in range(1, len(found.chunk.section) + 1):
+                ranks.setdefault((found.chunk.source, found.chunk.section[:depth]), rank)
+        candidates = [
+            (sum(self.rare(t, key) for t in terms & self.heading_words[key]), -rank, key) for key, rank in ranks.items()
+        ]
+        shared, _, chosen = max(candidates, default=(0, 0, ("", ())))
+        return chosen if shared else None
 
     # -- the llama-index interface -------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

@@ -263,7 +263,7 @@ class QAService:
                     retriever.dense_query_text(resolved),
                     retrieved,
                     parts=parts,
-                    asked=retriever.asked_of_structure(resolved),
+                    asked=retriever.asked_of_structure(resolved, retrieved),
                 )
         record_outcome(answer.query_id, answer.answerable, max((r.dense_score for r in retrieved), default=None))
         answer = replace(answer, question=question, resolved_question=resolved)

@@ -37,9 +37,11 @@ DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "ou
 # A question about a part of the document as a whole, rather than one fact in it.
 SECTION_CUE = re.compile(
     r"\b(?:look(?:ing)?\s+for\s+in|looks?\s+like|(?:what|why|how)\s+does\s+(?:the|this|our)\s+(?:guide|document|handbook|page)"
-    r"\s+(?:say|advise|recommend|suggest|describe)"
+    r"\s+(?:say|advise|recommend|suggest|describe|cover)"
     r"|(?:tell|show)\s+me\s+(?:about|everything)|overview\s+of|summar(?:y|ise|ize)\s+(?:of\s+)?(?:the\s+)?"
-    r"|what\s+(?:is|are)\s+expected\s+(?:of|from)|expectations?\s+(?:for|of)|what\s+about\b)",
+    r"|what\s+(?:is|are)\s+expected\s+(?:of|from)|expectations?\s+(?:for|of)|what\s+about\b"
+    r"|walk\s+me\s+through\s+(?:the|what)|what\s+(?:should|do|must)\s+(?:i|we)\s+(?:need\s+to\s+)?know\s+about"
+    r"|break\s+down\s+the|everything\s+(?:about|on)|guidance\s+(?:on|for|about)|rundown\s+(?:of|on))",
     re.IGNORECASE,
 )
 # A list is shown whole up to this many items; beyond, the answer says how many more and where.

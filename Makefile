@@ -52,6 +52,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m evals.bench.coldstart
 	$(BIN)/python -m evals.bench.scale
 	$(BIN)/python -m evals.bench.bm25
+	$(BIN)/python -m evals.bench.cli_start
 
 clean:
 	rm -rf $(VENV) index/chroma.sqlite3 index/*/

@@ -14,7 +14,11 @@ from rag.service import QAService
 ROOT = Path(__file__).resolve().parents[2]
 THRESHOLDS = ROOT / "evals" / "thresholds.toml"
 # The datasets the gate runs, by the name their tables carry in the thresholds file.
-DATASETS = {"golden": DEFAULT_DATASET, "shapes": ROOT / "evals" / "datasets" / "shapes.jsonl"}
+DATASETS = {
+    "golden": DEFAULT_DATASET,
+    "shapes": ROOT / "evals" / "datasets" / "shapes.jsonl",
+    "shapes_blind2": ROOT / "evals" / "datasets" / "shapes_blind2.jsonl",
+}
 
 
 def shortfalls(

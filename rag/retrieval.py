@@ -217,6 +217,11 @@ class HybridRetriever(BaseRetriever):
                     words.update(content_terms(c.context))
                 under[key].append(i)
         self.under_heading = {key: np.asarray(places, dtype=np.int64) for key, places in under.items()}
+        # Each word to the headings that hold it: a question is matched against those headings only.
+        self.headings_with: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
+        for key, words in self.heading_words.items():
+            for word in words:
+                self.headings_with[word].append(key)
         self.synonyms: tuple[SynonymGroup, ...] = load_synonyms() if self.config.synonyms else ()
         groups = alternative_groups(chunks)
         self.groups = groups
@@ -270,8 +275,9 @@ class HybridRetriever(BaseRetriever):
         terms = set(content_terms(question)) - self.common
         plurals = {t for w in raw_words(question) if is_plural(w) for t in content_terms(w)}
         named = []
-        for (source, path), words in self.heading_words.items():
-            shared = terms & words
+        candidates = dict.fromkeys(key for term in terms for key in self.headings_with.get(term, ()))
+        for source, path in candidates:
+            shared = terms & self.heading_words[(source, path)]
             if (len(shared) >= 2 or shared & plurals) and any(self.rare(t, (source, path)) for t in shared):
                 named.append((shared, source, path))
 

@@ -19,13 +19,17 @@ Shape = Literal["fact", "list", "section", "table", "comparison"]
 # A question that asks for several things: "list", "all", "what are", "give me" (but not "give me
 # one"), "examples of", "name the".
 LIST_CUE = re.compile(
-    r"\b(?:list|all|every|enumerate|what\s+are|what're|which\s+are|give\s+me\s+(?!an?\b|one\b|a\s+single\b)"
-    r"|examples?\s+of|name\s+(?:the|some|a\s+few))\b",
+    r"\b(?:list|all\s+(?:of\s+)?the|every\s+(?:one|single)|enumerate|what\s+are|what're|which\s+are"
+    r"|give\s+me\s+(?!an?\b|one\b|a\s+single\b)|examples?\s+of|name\s+(?:the|some|a\s+few))\b",
     re.IGNORECASE,
 )
 # Of those, the cues that ask for a whole list whatever it is called; the others ("what are the …",
 # "give me …") ask as often for one fact ("what are the growth prospects?") and need the list named.
-STRONG_LIST_CUE = re.compile(r"\b(?:list|all|every|enumerate|examples?\s+of|name\s+(?:the|some|a\s+few))\b", re.I)
+# ("all the" and "every one", not "all" alone: "do all engineers need a PhD?" asks for one fact.)
+STRONG_LIST_CUE = re.compile(
+    r"\b(?:list|all\s+(?:of\s+)?the|every\s+(?:one|single)|enumerate|examples?\s+of|name\s+(?:the|some|a\s+few))\b",
+    re.IGNORECASE,
+)
 # Plurals that are lists whatever their heading ("give me interview questions on …").
 LIST_NOUNS = frozenset({"question", "exampl", "option", "way", "step", "tip", "thing", "item", "type", "kind", "idea"})
 # "what perks", "which platforms", "what soft skills": a plural right after what/which asks for several.

@@ -42,6 +42,8 @@ SALARY_ROWS = [
         ("What do engineers earn in Seattle?", "Regional Salary Data", False),  # "do" is no adjective
         ("How much is the learning budget?", "What We Offer", False),
         ("Which responsibilities come first?", "Key Responsibilities", True),
+        ("What are all the perks?", "What We Offer", True),
+        ("Do all AI engineers need a PhD?", "FAQ Section", False),
     ],
 )
 def test_a_list_is_asked_for_by_cue_plural_or_heading(question: str, heading: str, expected: bool) -> None:

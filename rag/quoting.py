@@ -53,11 +53,6 @@ class QuoteGroup:
     more: str = ""  # what did not fit ("3 more in …")
 
 
-def item_span(chunk: Chunk) -> tuple[int, int]:
-    """What a list or section quotes of a unit: the answer of a Q&A pair, else the whole chunk."""
-    return answer_span(chunk)
-
-
 def list_heading(chunk: Chunk) -> str:
     """A list's heading, with the one above it when the list is a sub-section (as `lead_in`)."""
     return " › ".join(chunk.section[-2:] if len(chunk.section) >= 3 else chunk.section[-1:])
@@ -180,11 +175,11 @@ def whole_list(
         more = f"({len(members) - len(shown)} more in {chunk.section_path}.)"
     quotes = []
     for item in shown:
-        quotes.append(Quote(item, *item_span(item), pick.score))
+        quotes.append(Quote(item, *answer_span(item), pick.score))
         if item.unit_start == chunk.unit_start and item.chunk_id != chunk.chunk_id:
             # The passage that was found is a later piece of this item ("… up roughly 144% …"): it
             # stays, after the item's first piece.
-            quotes.append(Quote(chunk, *item_span(chunk), pick.score))
+            quotes.append(Quote(chunk, *answer_span(chunk), pick.score))
     return QuoteGroup(lead_in(chunk, outline).removesuffix(": "), quotes, more)
 
 
@@ -199,7 +194,7 @@ def section_groups(outline: Outline, section: SectionRef, score: float) -> list[
     for chunk in chunks:
         if chunk.kind == "heading":
             continue
-        start, end = item_span(chunk)
+        start, end = answer_span(chunk)
         size = len(chunk.text[start - chunk.start : end - chunk.start].split())
         if left or (words + size > SECTION_WORDS and groups):
             # Past the budget the rest is named, not quoted: no item of a list skipped for a shorter one.

@@ -270,8 +270,6 @@ class HybridRetriever(BaseRetriever):
         questions", "responsibilities"; not "the human's responsibility" in passing). A heading gives
         way to one below it named by a word of its own ("ML fundamentals interview questions": the
         fundamentals), not to one named by the same words ("interview questions": all of them)."""
-        if self.config.set_asides:
-            question = without_set_aside(question)  # "beyond the job platforms" names no list to give
         terms = set(content_terms(question)) - self.common
         plurals = {t for w in raw_words(question) if is_plural(w) for t in content_terms(w)}
         named = []

@@ -6,9 +6,10 @@ kinds, a table's header line); nothing names a word of one document."""
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.models import Chunk
@@ -52,6 +53,9 @@ SECTION_CUE = re.compile(
 MAX_LIST_ITEMS = 12
 # A part of the document is quoted up to about this many words; what does not fit is named by section.
 SECTION_WORDS = 200
+# Ways of cutting a flattened header into columns that are tried, at most (a long header of a wide
+# table would otherwise cost millions on the answer path).
+MAX_HEADER_SPLITS = 5000
 # Words that join the words of one column label ("Cost of Living Factor") and never start or end one.
 CONNECTORS = frozenset({"of", "and", "or", "for", "to", "the", "in", "&", "-", "/", "per", "by"})
 
@@ -119,12 +123,22 @@ class Outline:
     def of(cls, chunks: Sequence[Chunk], common: frozenset[str] = frozenset()) -> Outline:
         return cls(tuple(sorted(chunks, key=lambda c: (c.source, c.start))), common)
 
+    # Each chunk's place in `chunks`, and each heading's span of places: chunks under one heading
+    # stand together in reading order, so a part of a document is a slice, not a scan.
+    places: dict[str, int] = field(init=False, repr=False, compare=False)
+    spans: dict[tuple[str, tuple[str, ...]], tuple[int, int]] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_position", {c.chunk_id: i for i, c in enumerate(self.chunks)})
+        spans: dict[tuple[str, tuple[str, ...]], tuple[int, int]] = {}
+        for i, c in enumerate(self.chunks):
+            for depth in range(1, len(c.section) + 1):
+                first, _ = spans.get((c.source, c.section[:depth]), (i, i))
+                spans[(c.source, c.section[:depth])] = (first, i + 1)
+        object.__setattr__(self, "places", {c.chunk_id: i for i, c in enumerate(self.chunks)})
+        object.__setattr__(self, "spans", spans)
 
     def position(self, chunk: Chunk) -> int | None:
-        found: dict[str, int] = self._position  # type: ignore[attr-defined]
-        return found.get(chunk.chunk_id)
+        return self.places.get(chunk.chunk_id)
 
     def run_of(self, chunk: Chunk) -> list[Chunk]:
         """The run of chunks of `chunk`'s kind, document and section around it, uninterrupted by any
@@ -158,8 +172,9 @@ class Outline:
 
     def under(self, source: str, path: tuple[str, ...]) -> list[Chunk]:
         """Every chunk of `source` under the heading `path`, in reading order."""
+        first, end = self.spans.get((source, path), (0, 0))
         depth = len(path)
-        return [c for c in self.chunks if c.source == source and c.section[:depth] == path]
+        return [c for c in self.chunks[first:end] if c.section[:depth] == path]
 
 
 @dataclass(frozen=True)
@@ -190,6 +205,8 @@ def table_columns(header: str, rows: Sequence[str]) -> list[str]:
     if columns < 2 or counts.count(columns) * 3 < len(counts) * 2:
         return []
     words = header.split()
+    if math.comb(len(words) - 1, columns - 1) > MAX_HEADER_SPLITS:
+        return []  # a header too long to split by trying every way: shown as it stands
     best: tuple[float, list[int]] | None = None
     for cuts in itertools.combinations(range(1, len(words)), columns - 1):
         bounds = [0, *cuts, len(words)]

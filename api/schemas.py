@@ -73,6 +73,13 @@ class CitationOut(BaseModel):
     start: int
     end: int
     score: float
+    # Only for a source with markup (Markdown, HTML), whose `quote` is the span without it: absent, not
+    # null, for plain text, so that those citations keep the contract's exact shape.
+    source_quote: str | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description="The raw span `source_text[start:end]`, markup and all, when the source has markup.",
+    )
 
 
 AnswerShape = Literal["fact", "list", "section", "table", "comparison"]

@@ -11,6 +11,8 @@ import math
 import re
 from collections.abc import Sequence
 
+from rag.markup import plain_text
+
 
 def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
@@ -95,12 +97,18 @@ def facts_found(answer: str, facts: Sequence[str]) -> list[bool]:
 
 
 def citations_valid(answer: str, citations: Sequence[dict[str, object]], sources: dict[str, str]) -> bool:
-    """Every quote is its source's exact text at its offsets, and every [n] refers to a citation."""
+    """Every quote is its source's exact text at its offsets, and every [n] refers to a citation. For a
+    source with markup the quote is that text without its markup, and `source_quote` (when given) the
+    text itself."""
     numbers = set()
     for c in citations:
         text = sources.get(str(c["source"]))
         start, end = int(c["start"]), int(c["end"])  # type: ignore[call-overload]
-        if text is None or text[start:end] != c["quote"]:
+        if text is None:
+            return False
+        span = text[start:end]
+        raw = c.get("source_quote")
+        if (raw is not None and raw != span) or c["quote"] != plain_text(str(c["source"]), span):
             return False
         numbers.add(int(c["n"]))  # type: ignore[call-overload]
     return all(int(n) in numbers for n in MARKER.findall(answer))

@@ -14,7 +14,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.figures import ASKS_FOR_A_FIGURE, ASKS_FOR_A_PERCENTAGE
-from rag.models import Answer, Chunk, Citation, RetrievedChunk
+from rag.models import Answer, Chunk, Citation, RetrievedChunk, cite
 from rag.quoting import (
     Quote,
     QuoteGroup,
@@ -150,21 +150,11 @@ class ExtractiveAnswerer:
             for quote in group.quotes:
                 n = len(citations) + 1
                 chunk = quote.chunk
-                citations.append(
-                    Citation(
-                        n,
-                        chunk.chunk_id,
-                        chunk.source,
-                        chunk.section_path,
-                        quote.text,
-                        quote.start,
-                        quote.end,
-                        round(quote.score, 4),
-                    )
-                )
+                citation = cite(n, chunk, quote.start, quote.end, quote.text, round(quote.score, 4))
+                citations.append(citation)
                 headings = "" if group.heading else lead_in(chunk, outline)
-                lines.append(f"{'- ' if group.heading else ''}{headings}{quote.text} [{n}]")
-                stated.append(f"{YEAR.sub('', group.heading or headings)}{quote.text}")
+                lines.append(f"{'- ' if group.heading else ''}{headings}{citation.quote} [{n}]")
+                stated.append(f"{YEAR.sub('', group.heading or headings)}{citation.quote}")
             if group.more:
                 lines.append(group.more)
         if self.config.figures_or_nothing and self.asks_for_a_figure_in_vain(question, stated):

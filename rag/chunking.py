@@ -6,7 +6,7 @@ import hashlib
 from collections import Counter
 
 from rag.documents import Document
-from rag.markup import parse_html, parse_markdown
+from rag.markup import parse_html, parse_markdown, plain_text
 from rag.models import Chunk
 from rag.sentences import split_sentences
 from rag.structure import Block, parse_plain_text
@@ -32,7 +32,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(start + s, start + e) for s, e in split_sentences(text[start:end])]
 
 
-def split_long(block: Block, text: str) -> list[Block]:
+def split_long(block: Block, text: str, source: str = "") -> list[Block]:
     if len(text[block.start : block.end].split()) <= MAX_CHUNK_WORDS or block.kind == "table_row":
         return [block]
     pieces: list[Block] = []
@@ -50,7 +50,7 @@ def split_long(block: Block, text: str) -> list[Block]:
     # Later pieces lose what the unit was about (the FAQ question, a bullet's lead-in): carry its
     # first sentence along as context, embedded and indexed but never quoted.
     first_start, first_end = sentence_spans(text, block.start, block.end)[0]
-    lead = text[first_start:first_end]
+    lead = plain_text(source, text[first_start:first_end])
     return [pieces[0]] + [
         Block(p.kind, p.section, p.start, p.end, " ".join(x for x in (block.context, lead) if x)) for p in pieces[1:]
     ]
@@ -66,9 +66,11 @@ def chunk_document(document: Document) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: Counter[str] = Counter()
     for block in document_blocks(document):
-        for piece in split_long(block, document.text):
+        for piece in split_long(block, document.text, document.source):
             text = document.text[piece.start : piece.end]
             draft = Chunk("", document.source, piece.section, piece.kind, text, piece.start, piece.end, piece.context)
+            if not draft.plain_text:
+                continue  # a piece of markup alone (a template tag, an image): nothing a reader sees
             occurrence = seen[draft.index_text]
             seen[draft.index_text] += 1
             chunks.append(

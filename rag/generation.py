@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rag.answering import ExtractiveAnswerer
-from rag.models import Answer, Citation, RetrievedChunk
+from rag.models import Answer, RetrievedChunk, cite
 from rag.resilience import CircuitBreaker, ProviderError, RetryPolicy
 from rag.sentences import NOT_AN_END
 from rag.shapes import Asked
@@ -74,7 +74,7 @@ def format_passage(n: int, result: RetrievedChunk) -> str:
     attrs = f'n="{n}" section="{attribute(chunk.section_path)}"'
     if chunk.context:
         attrs += f' context="{attribute(chunk.context)}"'
-    return f"<passage {attrs}>\n{neutralize(chunk.text)}\n</passage>"
+    return f"<passage {attrs}>\n{neutralize(chunk.plain_text)}\n</passage>"
 
 
 def user_message(question: str, passages: Sequence[RetrievedChunk]) -> str:
@@ -138,7 +138,7 @@ def figures(text: str) -> set[float]:
 
 def passage_figures(result: RetrievedChunk) -> set[float]:
     chunk = result.chunk
-    return figures(" ".join((chunk.section_path, chunk.context, chunk.text)))
+    return figures(" ".join((chunk.section_path, chunk.context, chunk.plain_text)))
 
 
 def verify_reply(reply: str, passages: Sequence[RetrievedChunk], question: str = "") -> list[CitedSentence]:
@@ -240,18 +240,7 @@ class GenerativeAnswerer:
             # The quote is the cited chunk's sentence that best matches what the answer says with it.
             said = " ".join(s.text for s in sentences if passage in s.passages)
             quote = self.extractive.best_quotes(said, [result])[0]
-            citations.append(
-                Citation(
-                    n,
-                    result.chunk.chunk_id,
-                    result.chunk.source,
-                    result.chunk.section_path,
-                    quote.text,
-                    quote.start,
-                    quote.end,
-                    round(quote.score, 4),
-                )
-            )
+            citations.append(cite(n, result.chunk, quote.start, quote.end, quote.text, round(quote.score, 4)))
         return Answer(query_id, question, text, True, citations, list(passages), answerer=self.name)
 
     def stream(

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
+
+from rag.markup import has_markup, plain_text
 
 ChunkKind = Literal["paragraph", "bullet", "table_row", "qa", "heading"]
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """A unit of the guide that answers a question on its own; `text` is verbatim `source_text[start:end]`."""
+    """A unit of the guide that answers a question on its own; `text` is verbatim `source_text[start:end]`
+    (for Markdown and HTML, markup and all: `plain_text` is what a reader sees of it)."""
 
     chunk_id: str
     source: str
@@ -33,10 +37,15 @@ class Chunk:
     def section_path(self) -> str:
         return " > ".join(self.section)
 
+    @cached_property
+    def plain_text(self) -> str:
+        """`text` without its markup (link targets, `*`, table pipes, tags); `text` itself for plain text."""
+        return plain_text(self.source, self.text)
+
     @property
     def index_text(self) -> str:
-        """What gets embedded and indexed for BM25: the heading path and context, then the verbatim text."""
-        parts = [self.section_path, self.context, self.text]
+        """What gets embedded and indexed for BM25: the heading path and context, then the text as read."""
+        parts = [self.section_path, self.context, self.plain_text]
         return "\n".join(part for part in parts if part)
 
 
@@ -57,6 +66,18 @@ class Citation:
     start: int
     end: int
     score: float
+    # For a source with markup, `quote` is what a reader sees and this is the raw span `source_text[start:end]`;
+    # None for plain text, whose quote is the raw span itself.
+    source_quote: str | None = None
+
+
+def cite(n: int, chunk: Chunk, start: int, end: int, span: str, score: float) -> Citation:
+    """The citation of `span`, the text at `start:end` of `chunk`'s source: quoted as a reader sees it,
+    with the raw span alongside when the source has markup."""
+    if has_markup(chunk.source):
+        quote = plain_text(chunk.source, span)
+        return Citation(n, chunk.chunk_id, chunk.source, chunk.section_path, quote, start, end, score, span)
+    return Citation(n, chunk.chunk_id, chunk.source, chunk.section_path, span, start, end, score)
 
 
 @dataclass(frozen=True)
@@ -76,7 +97,7 @@ class Answer:
 
 
 def citation_payload(citation: Citation) -> dict[str, object]:
-    return {
+    payload: dict[str, object] = {
         "n": citation.n,
         "chunk_id": citation.chunk_id,
         "source": citation.source,
@@ -86,6 +107,9 @@ def citation_payload(citation: Citation) -> dict[str, object]:
         "end": citation.end,
         "score": citation.score,
     }
+    if citation.source_quote is not None:
+        payload["source_quote"] = citation.source_quote
+    return payload
 
 
 def answer_payload(answer: Answer) -> dict[str, object]:

@@ -6,9 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from evals.corpora import settings_for
 from evals.dataset import DEFAULT_DATASET, DatasetError
 from evals.harness import PRIMARY, run_harness
 from evals.report import SHAPE_COLUMNS, summary_table, write_json, write_markdown
+from rag.embedding import load_embed_model
+from rag.errors import CorpusError
+from rag.ingest import ingest
 from rag.settings import Settings
 
 
@@ -24,6 +28,12 @@ def parse_ks(text: str) -> list[int]:
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     dataset = Path(args.dataset) if args.dataset else DEFAULT_DATASET
+    if getattr(args, "corpus", None):
+        corpus = Path(args.corpus)
+        if not corpus.is_dir():
+            raise CorpusError(f"corpus folder {corpus} does not exist")
+        settings = settings_for(corpus, settings)
+        ingest(settings, lambda: load_embed_model(settings.embed_model))
     ks = parse_ks(args.k)
     outcome = run_harness(
         settings,

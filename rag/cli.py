@@ -267,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--compare", action="store_true", help="also run the llama-index default baselines")
     evaluate.add_argument("--calibrate", action="store_true", help="choose and save the abstention threshold")
     evaluate.add_argument("--split", default=None, help="only questions of this split (e.g. tune, heldout)")
+    evaluate.add_argument(
+        "--corpus",
+        default=None,
+        help="the documents the dataset is about (default: the configured corpus); another folder gets an index of its own",
+    )
     evaluate.set_defaults(run=cmd_eval)
 
     serve = commands.add_parser("serve", help="serve the HTTP API, chat page and Slack endpoint")

@@ -23,3 +23,7 @@ ASKS_FOR_A_PERCENTAGE = re.compile(
 
 def asks_for_a_figure(question: str) -> bool:
     return bool(ASKS_FOR_A_FIGURE.search(question) or ASKS_FOR_A_PERCENTAGE.search(question))
+
+
+def asks_for_a_percentage(question: str) -> bool:
+    return bool(ASKS_FOR_A_PERCENTAGE.search(question))

@@ -20,7 +20,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from rag.counterpart import Counterparts
 from rag.coverage import corpus_vocabulary, only_promised, promised_only, unknown_names
 from rag.experience import levels_in, with_level_named
-from rag.figures import asks_for_a_figure
+from rag.figures import asks_for_a_figure, asks_for_a_percentage
 from rag.followup import alternative_groups, row_label, slot_vocabulary
 from rag.lexicon import (
     SynonymGroup,
@@ -34,6 +34,8 @@ from rag.list_order import in_reading_order
 from rag.models import Chunk, RetrievedChunk
 from rag.parts import Members, split_parts
 from rag.preview import about_the_document, sums_up_the_subject
+from rag.ranking.features import Candidate, PassageFacts, feature_matrix
+from rag.ranking.model import LinearRanker
 from rag.roles import unpaid_roles, unpaid_roles_asked
 from rag.set_aside import set_aside_phrases, without_set_aside
 from rag.shapes import SECTION_CUE, Asked, Outline, asks_about_a_section, is_plural
@@ -43,6 +45,8 @@ from rag.timing import stage
 
 # A word that names a constraint of the question is used by at most this share of passages.
 RARE_SHARE = 0.1
+# Question embeddings kept for searches of the same text (see `query_vector`).
+QUERY_VECTORS_KEPT = 64
 # A chunk ranked first by request scores this share above the best other (see `search`).
 FIRST_MARGIN = 0.1
 
@@ -96,6 +100,9 @@ class RetrievalConfig:
     # What a question names that its best passage does not answer gets a search of its own
     # ("a mid-level engineer in Seattle": the level's range and Seattle's row).
     constraint_parts: bool = True
+    # One learned ranking function (rag/ranking/) in place of the hand-set adjustments of the fused
+    # score (preview and summary step-downs, list order, the named alternative's counterpart first).
+    learned: bool = True
     k1: float = 1.2
     b: float = 0.75
 
@@ -238,6 +245,10 @@ class HybridRetriever(BaseRetriever):
         delivered = {term for term, (docs, _) in self.bm25.postings.items() if in_body[docs].any()}
         self.promised = promised_only(delivered, (chunks[i].text for i in sorted(self.previews)), self.synonyms)
         self.unpaid = unpaid_roles(c.text for c in chunks)
+        self.ranker = LinearRanker.load() if self.config.learned else None
+        self.facts = PassageFacts.of(chunks, self.outline.list_items)
+        self.vectors: dict[str, list[float]] = {}
+        self.heading_vectors: dict[str, np.ndarray] = {}
 
     def uncovered(self, question: str) -> list[str]:
         """What `question` asks about that the guide does not cover (empty when it may be answered)."""
@@ -343,9 +354,35 @@ class HybridRetriever(BaseRetriever):
             question = in_guide_words(question, self.synonyms)
         return strip_common_words(question, self.common) if self.config.strip_common else question
 
+    def query_vector(self, question: str) -> list[float]:
+        """The question's embedding. Kept while one question is searched (see `search_parts`): it is
+        searched several times (a superlative's second pass, the ranker's heading similarity) and
+        embedding is most of a search's cost."""
+        text = self.dense_query_text(question)
+        vector = self.vectors.get(text)
+        if vector is None:
+            with stage("embed"):
+                vector = self.embed_model.get_query_embedding(text)
+            if len(self.vectors) >= QUERY_VECTORS_KEPT:
+                self.vectors.pop(next(iter(self.vectors)))
+            self.vectors[text] = vector
+        return vector
+
+    def heading_similarity(self, question: str, indices: Sequence[int]) -> np.ndarray:
+        """Cosine of the question with each candidate's heading path; a path is embedded the first
+        time a candidate under it is ranked, then kept."""
+        paths = [self.chunks[i].section_path for i in indices]
+        missing = list(dict.fromkeys(p for p in paths if p not in self.heading_vectors))
+        if missing:
+            with stage("embed"):
+                for path, vector in zip(missing, self.embed_model.get_text_embedding_batch(missing), strict=True):
+                    self.heading_vectors[path] = np.asarray(vector) / (np.linalg.norm(vector) or 1.0)
+        q = np.asarray(self.query_vector(question))
+        q = q / (np.linalg.norm(q) or 1.0)
+        return np.asarray([float(self.heading_vectors[p] @ q) for p in paths])
+
     def dense_ranking(self, question: str, depth: int, source: str | None = None) -> list[tuple[int, float]]:
-        with stage("embed"):
-            vector = self.embed_model.get_query_embedding(self.dense_query_text(question))
+        vector = self.query_vector(question)
         # With a source, Chroma filters on the chunk's `source` metadata (a `where` clause) before ranking.
         only = MetadataFilters(filters=[MetadataFilter(key="source", value=source)]) if source else None
         result = self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=depth, filters=only))
@@ -430,6 +467,14 @@ class HybridRetriever(BaseRetriever):
             )
         return fused
 
+    def searched_question(self, question: str) -> str:
+        """What is searched for: without what the question sets aside, with the level its years name."""
+        if self.config.set_asides:
+            question = without_set_aside(question)
+        if self.config.levels_for_years:
+            question = with_level_named(question, self.levels)
+        return question
+
     def search_parts(
         self, question: str, top_k: int, source: str | None = None, first: str | None = None
     ) -> tuple[list[RetrievedChunk], int]:
@@ -437,10 +482,8 @@ class HybridRetriever(BaseRetriever):
         best chunk of every part comes first; returns the ranking and the number of parts. `first`
         (a chunk id) is put first in a one-part ranking."""
         asked = question
-        if self.config.set_asides:
-            question = without_set_aside(question)
-        if self.config.levels_for_years:
-            question = with_level_named(question, self.levels)
+        self.vectors = {}  # embeddings are kept for one question, not across them (that is the answer cache's job)
+        question = self.searched_question(question)
         parts = split_parts(question, self.members, self.synonyms) if self.config.split_parts else [question]
         if len(parts) == 1:
             ranking = self.search(question, top_k, source, first)
@@ -540,6 +583,81 @@ class HybridRetriever(BaseRetriever):
         group, member = key
         return set(self.groups[group][1].get(member, ()))
 
+    def candidate_rows(
+        self, question: str, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]
+    ) -> tuple[list[int], np.ndarray]:
+        """The candidates (places in `chunks`) of both searches and their feature rows."""
+        cosine, bm25 = dict(dense), dict(lexical)
+        indices = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))
+        dense_rank = {i: rank for rank, (i, _) in enumerate(dense)}
+        bm25_rank = {i: rank for rank, (i, _) in enumerate(lexical)}
+        candidates = [Candidate(i, cosine.get(i), bm25.get(i), dense_rank.get(i), bm25_rank.get(i)) for i in indices]
+        headings = self.heading_similarity(question, indices)
+        named = [(group, member) for group, member, _ in self.named_rarely(question)]
+        places = [self.stands_under(self.chunks[i], named) for i in indices] if named else []
+
+        rows = feature_matrix(
+            content_terms(question),
+            candidates,
+            self.chunks,
+            self.facts,
+            self.bm25.idf,
+            previews=self.previews,
+            summaries=self.summaries,
+            asks_figure=asks_for_a_figure(question) or asks_for_a_percentage(question),
+            asks_percentage=asks_for_a_percentage(question),
+            heading_cosine=headings,
+            places=places,
+        )
+        return indices, rows
+
+    def stands_under(self, chunk: Chunk, named: Sequence[tuple[int, str]]) -> tuple[bool, bool]:
+        """Whether `chunk` answers for an alternative the question names, and whether it stands under
+        another alternative of a kind the question names (and none it names)."""
+        if any(self.answers_for(chunk, key) for key in named):
+            return True, False
+        held = self.counterparts.groups_of(chunk)
+        return False, any(group in held for group, _ in named)
+
+    def learned_scores(
+        self, question: str, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], find_counterpart: bool
+    ) -> dict[int, float]:
+        assert self.ranker is not None
+        indices, matrix = self.candidate_rows(question, dense, lexical)
+        scores = dict(zip(indices, (float(s) for s in self.ranker.score(matrix)), strict=True))
+        self.structural_rules(question, scores, find_counterpart)
+        return scores
+
+    def hand_set_scores(
+        self, question: str, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], find_counterpart: bool
+    ) -> dict[int, float]:
+        """The fused score with the hand-set adjustments the learned ranker replaces (kept to measure
+        it against: `RetrievalConfig(learned=False)`)."""
+        fused = self.fuse(dense, lexical)
+        stepped_down = [(self.previews, self.config.preview_weight)]
+        if self.config.summary_weight < 1.0 and not asks_for_a_figure(question):
+            stepped_down.append((self.summaries, self.config.summary_weight))
+        for indices, weight in stepped_down:
+            for i in indices.intersection(fused):  # a step down, whatever the sign of the score
+                fused[i] -= (1.0 - weight) * abs(fused[i])
+        self.structural_rules(question, fused, find_counterpart)
+        return fused
+
+    def structural_rules(self, question: str, fused: dict[int, float], find_counterpart: bool) -> None:
+        """The two rules that stay after any scoring, because they act on the documents' structure
+        rather than weigh a signal: near-tied items of one list keep the list's order, and a question
+        that names one alternative (a level) is answered from under it (measured on and off in the
+        ablation over both corpora)."""
+        if self.config.list_order_ratio < 1.0:
+            in_reading_order(fused, self.chunks, self.config.list_order_ratio)
+        if find_counterpart and fused and self.config.named_alternatives:
+            best_found = self.chunks[max(fused, key=lambda i: fused[i])]
+            counterpart = self.counterparts.find(best_found, question)
+            pinned = self.by_id.get(counterpart.chunk_id) if counterpart else None
+            if pinned is not None:
+                best = max(fused.values())
+                fused[pinned] = best + FIRST_MARGIN * abs(best) + 1e-6
+
     def search(
         self, question: str, top_k: int, source: str | None = None, first: str | None = None
     ) -> list[RetrievedChunk]:
@@ -553,19 +671,10 @@ class HybridRetriever(BaseRetriever):
         dense = self.dense_ranking(question, depth, source)
         lexical = self.bm25_ranking(question, depth, source)
         cosine = dict(dense)
-        fused = self.fuse(dense, lexical)
-        stepped_down = [(self.previews, self.config.preview_weight)]
-        if self.config.summary_weight < 1.0 and not asks_for_a_figure(question):
-            stepped_down.append((self.summaries, self.config.summary_weight))
-        for indices, weight in stepped_down:
-            for i in indices.intersection(fused):  # a step down, whatever the sign of the score
-                fused[i] -= (1.0 - weight) * abs(fused[i])
-        if self.config.list_order_ratio < 1.0:
-            in_reading_order(fused, self.chunks, self.config.list_order_ratio)
-        if first is None and fused and self.config.named_alternatives:
-            best_found = self.chunks[max(fused, key=lambda i: fused[i])]
-            counterpart = self.counterparts.find(best_found, question)
-            first = counterpart.chunk_id if counterpart else None
+        if self.ranker is not None:
+            fused = self.learned_scores(question, dense, lexical, first is None)
+        else:
+            fused = self.hand_set_scores(question, dense, lexical, first is None)
         pinned = self.by_id.get(first) if first else None
         if pinned is not None and (source is None or self.chunks[pinned].source == source):
             best = max(fused.values(), default=0.0)

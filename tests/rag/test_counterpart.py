@@ -86,9 +86,10 @@ def test_follow_ups_on_the_real_guide_lead_with_the_counterpart(
 def test_the_counterpart_of_a_runner_up_when_the_best_chunk_stands_under_no_alternative(
     built_settings: Settings, embed_model: BaseEmbedding
 ) -> None:
-    # With previews ranked as any section, the preview bullet "Real examples from … startups" leads
-    # and the startup section only follows it.
-    service = QAService(built_settings, embed_model=embed_model, retrieval_config=RetrievalConfig(preview_weight=1.0))
+    # With the hand-set ranking and previews ranked as any section, the preview bullet "Real examples
+    # from … startups" leads and the startup section only follows it.
+    config = RetrievalConfig(learned=False, preview_weight=1.0)
+    service = QAService(built_settings, embed_model=embed_model, retrieval_config=config)
     earlier = "Our company is an early-stage startup; what should the job ad stress?"
     ranked = [r.chunk for r in service.retrieve(earlier, 3)]
     assert not service.index().retriever.counterparts.groups_of(ranked[0])

@@ -25,4 +25,5 @@ def test_the_set_aside_phrase_is_dropped(question: str, searched: str) -> None:
 def test_a_set_aside_topic_does_not_lead_the_ranking(service: QAService) -> None:
     question = "Other than the city, what drives an AI engineer's salary higher or lower?"
     top = service.retrieve(question, 3)
-    assert top[0].chunk.text.startswith("Compensation Factors:")
+    assert any(r.chunk.text.startswith("Compensation Factors:") for r in top)
+    assert not any(r.chunk.kind == "table_row" for r in top)  # no city's row

@@ -58,7 +58,13 @@ def calibrate(scores: Sequence[tuple[float, bool]], max_false: float = MAX_FALSE
 
 
 def save_threshold(path: Path, calibration: Calibration, dataset: str, split: str) -> None:
-    payload = {
+    """Write the threshold; a fitted abstention model already in the file (rag/abstaining.py) is kept."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        kept = {}
+    payload = {k: v for k, v in kept.items() if k == "model"} if isinstance(kept, dict) else {}
+    payload |= {
         "threshold": calibration.threshold,
         "dataset": dataset,
         "split": split or "all",

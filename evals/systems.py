@@ -74,7 +74,9 @@ class ProjectSystem:
         answer = self.service.ask(question, None, history)
         answer_ms = (time.perf_counter() - started) * 1000
         hits = [Hit(r.chunk.chunk_id, r.chunk.section_path, r.chunk.text, r.score) for r in retrieved]
-        confidence = extractive_answerer(self.service).confidence(answer.retrieved)
+        confidence = answer.confidence
+        if confidence is None:
+            confidence = extractive_answerer(self.service).confidence(answer.retrieved)
         return Run(resolved, hits, retrieval_ms, answer, answer_ms, confidence)
 
 

@@ -161,6 +161,35 @@ def cross_validate(groups: list[Group], k: int, mask: np.ndarray | None = None, 
     return {key: {m: float(np.mean(v)) for m, v in metrics.items()} for key, metrics in scored.items()}
 
 
+def feature_ablation(groups: list[Group], k: int, shipped: dict) -> str:
+    """Each feature left out in turn, the model refitted and cross-validated: what it is worth on each corpus."""
+    corpora = sorted({g.corpus for g in groups})
+    columns = [(c, m) for c in corpora for m in ("hit@1", "mrr@10")]
+    lines = [
+        "# Ranking features: each left out, refitted, cross-validated",
+        "",
+        f"`python -m evals.train_ranker --ablation …`: {k}-fold cross-validation by question over the tune sets of "
+        "both corpora (candidate rankings of one search, before parts and answer shapes). A feature that does not "
+        "pay on both corpora is a candidate to go.",
+        "",
+        "| model | " + " | ".join(f"{c} {m}" for c, m in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+
+    def row(name: str, cv: dict) -> str:
+        return f"| {name} | " + " | ".join(f"{cv[f'linear|{c}'][m]:.3f}" for c, m in columns) + " |"
+
+    lines.append(row("all features", shipped))
+    lines.append("| hand-set ranking | " + " | ".join(f"{shipped[f'hand-set|{c}'][m]:.3f}" for c, m in columns) + " |")
+    for i, name in enumerate(FEATURES):
+        if name == "cosine":
+            continue  # the unit scores are measured in
+        mask = np.ones(len(FEATURES), dtype=bool)
+        mask[i] = False
+        lines.append(row(f"without {name}", cross_validate(groups, k, mask, models=False)))
+    return "\n".join(lines) + "\n"
+
+
 def collect(sets: dict[str, list[tuple[Path, str | None]]]) -> list[Group]:
     settings = Settings()
     embed_model = load_embed_model(settings.embed_model)
@@ -179,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(WEIGHTS_FILE))
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--ablation", default=None, help="also write each feature's cross-validated worth here (Markdown)")
     args = parser.parse_args(argv)
     groups = collect(TUNE)
     usable = [g for g in groups if g.relevant.any()]
@@ -187,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     for key, metrics in sorted(cv.items()):
         print(f"{key:24s} " + "  ".join(f"{m} {v:.3f}" for m, v in metrics.items()))
     weights = fit(usable)
+    if args.ablation:
+        Path(args.ablation).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.ablation).write_text(feature_ablation(usable, args.folds, cv), encoding="utf-8")
+        print(f"wrote {args.ablation}")
     Path(args.out).write_text(
         json.dumps(
             {

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.figures import ASKS_FOR_A_FIGURE, ASKS_FOR_A_PERCENTAGE
+from rag.figures import ASKS_FOR_A_FIGURE, ASKS_FOR_A_PERCENTAGE, FIGURE
 from rag.models import Answer, Chunk, Citation, RetrievedChunk, cite
 from rag.quoting import (
     Quote,
@@ -21,6 +21,7 @@ from rag.quoting import (
     answer_span,
     lead_in,
     list_asked,
+    list_led_in,
     section_groups,
     under_shared_heading,
     unit_terms,
@@ -53,14 +54,6 @@ PERIODS |= {"month": "month", "monthly": "month"}
 # A year in a heading dates the guide ("AI Skills & Tools for AI Engineers in 2026"); it answers no
 # "how many" (a heading's other figures do: "Senior Level (6+ years)").
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-# A figure in digits or in words ("four interviewers", "twice a year").
-FIGURE = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
-    r"|hundred|thousand|million|dozen|half|once|twice|single|double|triple)\b",
-    re.IGNORECASE,
-)
-
-
 @dataclass(frozen=True)
 class AnswerConfig:
     # At most two passages for a one-part question. A third was quoted 5 times on the tune split and
@@ -82,8 +75,10 @@ class AnswerConfig:
     new_words_only: bool = True
     # Short units are quoted whole; longer ones are cut to their best sentence.
     whole_unit_words: int = 60
-    # A question for a figure ("how many …?") whose answer quotes none abstains.
-    figures_or_nothing: bool = True
+    # A question for a figure ("how many …?") whose answer quotes none abstains. Off: whether the
+    # best passages hold a figure is one of the abstention model's signals (rag/abstaining.py), and
+    # as a rule it declined questions the documents answer in words ("there is no bank of sick days").
+    figures_or_nothing: bool = False
     # The answer takes the shape the question asks for (rag/shapes.py): a whole list, a part of the
     # document, a table row alone. Off: one passage per part and close runners-up, as before.
     shapes: bool = True
@@ -133,12 +128,17 @@ class ExtractiveAnswerer:
         retrieved: Sequence[RetrievedChunk],
         parts: int = 1,
         asked: Asked | None = None,
+        confidence: float | None = None,
     ) -> Answer:
         """The answer to `question` from `retrieved` (ranked; a several-part question's first `parts`
         are the best of each part). With what the question `asked` of the documents' structure, a list
-        question is answered with its whole list and a question about a part with that part."""
-        if not retrieved or self.confidence(retrieved) < self.threshold:
-            return abstention(query_id, question, retrieved)
+        question is answered with its whole list and a question about a part with that part. Below the
+        threshold it abstains: `confidence` is the calibrated probability that the documents answer
+        the question (rag/abstaining.py); without one, the best passage's similarity decides."""
+        if confidence is None:
+            confidence = self.confidence(retrieved)
+        if not retrieved or confidence < self.threshold:
+            return replace(abstention(query_id, question, retrieved), confidence=confidence)
         shape, groups = self.plan(question, dense_question or question, retrieved, parts, asked)
         outline = asked.outline if asked is not None else None
         citations: list[Citation] = []
@@ -161,7 +161,9 @@ class ExtractiveAnswerer:
             # "How many interview rounds?" answered by a passage about interviews with no number in it
             # is not an answer: the guide gives no figure for it.
             return abstention(query_id, question, retrieved)
-        return Answer(query_id, question, "\n".join(lines), True, citations, list(retrieved), shape=shape)
+        return Answer(
+            query_id, question, "\n".join(lines), True, citations, list(retrieved), shape=shape, confidence=confidence
+        )
 
     def plan(
         self,
@@ -220,6 +222,10 @@ class ExtractiveAnswerer:
             shaped = list_asked(question, retrieved, asked)
             if shaped is not None and sum(len(group.quotes) for group in shaped[1]) > 1:
                 return shaped[0], self.keeping(best, shaped[1], dense_question, asked)
+        if asked is not None:
+            led = list_led_in(best, asked.outline)
+            if led is not None:
+                return "list", led
         if best.chunk.kind == "table_row" and self.config.shapes:
             # One row answers a question about one row; a superlative's runner-up is no answer to it.
             return "table", [QuoteGroup("", self.best_quotes(dense_question, [best]))]

@@ -20,6 +20,13 @@ ASKS_FOR_A_PERCENTAGE = re.compile(
     r"\bpercent(?:age)?s?\b|\bwhat\s+(?:share|proportion|fraction)\s+of\b", re.IGNORECASE
 )
 
+# A figure in digits or in words ("four interviewers", "twice a year", "no bank of sick days").
+FIGURE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
+    r"|hundred|thousand|million|dozen|half|once|twice|single|double|triple)\b",
+    re.IGNORECASE,
+)
+
 
 def asks_for_a_figure(question: str) -> bool:
     return bool(ASKS_FOR_A_FIGURE.search(question) or ASKS_FOR_A_PERCENTAGE.search(question))

@@ -201,9 +201,12 @@ class GenerativeAnswerer:
         retrieved: Sequence[RetrievedChunk],
         parts: int = 1,
         asked: Asked | None = None,
+        confidence: float | None = None,
     ) -> Answer:
         """Same contract as `ExtractiveAnswerer.compose`; `answer.answerer` says who wrote the answer."""
-        fallback = self.extractive.compose(query_id, question, dense_question, retrieved, parts=parts, asked=asked)
+        fallback = self.extractive.compose(
+            query_id, question, dense_question, retrieved, parts=parts, asked=asked, confidence=confidence
+        )
         if not fallback.answerable:
             # The calibrated abstention stands: no provider call, nothing for a planted passage to steer.
             return fallback

@@ -94,6 +94,8 @@ class Answer:
     answerer: str = "extractive"
     # What the answer quotes (rag/shapes.py): "fact", "list", "section", "table" or "comparison".
     shape: str = "fact"
+    # How sure the service is that the documents answer the question (rag/abstaining.py), for evaluation.
+    confidence: float | None = None
 
 
 def citation_payload(citation: Citation) -> dict[str, object]:

@@ -183,6 +183,32 @@ def whole_list(
     return QuoteGroup(lead_in(chunk, outline).removesuffix(": "), quotes, more)
 
 
+def list_led_in(pick: RetrievedChunk, outline: Outline) -> list[QuoteGroup] | None:
+    """A passage that leads into a list ("To request PPL, you'll need to email the following
+    items:") says nothing without it: quoted, it brings the list that follows it."""
+    chunk = pick.chunk
+    if not chunk.text.rstrip().endswith(":"):
+        return None
+    at = outline.position(outline.unit_of(chunk)[-1])
+    if at is None or at + 1 >= len(outline.chunks):
+        return None
+    following = outline.chunks[at + 1]
+    if (
+        following.kind != "bullet"
+        or following.source != chunk.source
+        or following.section[: len(chunk.section)] != chunk.section
+    ):
+        return None
+    items = outline.list_items(following)
+    shown = items[:MAX_LIST_ITEMS]
+    more = f"({len(items) - len(shown)} more in {following.section_path}.)" if len(items) > len(shown) else ""
+    heading = following.section[-1] if following.section else "List"
+    return [
+        QuoteGroup("", [Quote(chunk, *answer_span(chunk), pick.score)]),
+        QuoteGroup(heading, [Quote(item, *answer_span(item), pick.score) for item in shown], more),
+    ]
+
+
 def section_groups(outline: Outline, section: SectionRef, score: float) -> list[QuoteGroup]:
     """A part of the document, quoted list by list in reading order within a word budget; the
     sub-sections that do not fit are named."""

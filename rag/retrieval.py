@@ -20,7 +20,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from rag.counterpart import Counterparts
 from rag.coverage import corpus_vocabulary, only_promised, promised_only, unknown_names
 from rag.experience import levels_in, with_level_named
-from rag.figures import asks_for_a_figure, asks_for_a_percentage
+from rag.figures import FIGURE, asks_for_a_figure, asks_for_a_percentage
 from rag.followup import alternative_groups, row_label, slot_vocabulary
 from rag.lexicon import (
     SynonymGroup,
@@ -45,6 +45,8 @@ from rag.timing import stage
 
 # A word that names a constraint of the question is used by at most this share of passages.
 RARE_SHARE = 0.1
+# How many of the best passages the abstention signals look at.
+SIGNAL_DEPTH = 3
 # Question embeddings kept for searches of the same text (see `query_vector`).
 QUERY_VECTORS_KEPT = 64
 # A chunk ranked first by request scores this share above the best other (see `search`).
@@ -94,9 +96,10 @@ class RetrievalConfig:
     # Questions about what the guide does not cover are declined before an answer is composed: a name
     # it never mentions ("Miami", "401(k)": rag/coverage.py), a topic it only promises ("legal"), or
     # the pay of a role it names but never pays ("data scientist": rag/roles.py).
-    decline_unknown_names: bool = True
-    decline_promised_only: bool = True
-    decline_unpaid_roles: bool = True
+    # Off: each is one signal of the calibrated abstention (rag/abstaining.py), weighed with the others.
+    decline_unknown_names: bool = False
+    decline_promised_only: bool = False
+    decline_unpaid_roles: bool = False
     # What a question names that its best passage does not answer gets a search of its own
     # ("a mid-level engineer in Seattle": the level's range and Seattle's row).
     constraint_parts: bool = True
@@ -121,7 +124,7 @@ def interleave(rankings: Sequence[list[RetrievedChunk]], top_k: int) -> list[Ret
 
 def chunk_terms(chunk: Chunk) -> set[str]:
     """The words a chunk answers for: its headings, context and text."""
-    return set(content_terms(" ".join((chunk.section_path, chunk.context, chunk.text))))
+    return set(content_terms(" ".join((chunk.section_path, chunk.context, chunk.plain_text))))
 
 
 @dataclass
@@ -141,7 +144,7 @@ class BM25Index:
         heading_terms: dict[str, list[str]] = {}  # a heading path recurs in every chunk under it
         for chunk in self.chunks:
             tf: dict[str, float] = defaultdict(float)
-            for term in content_terms(chunk.text):
+            for term in content_terms(chunk.plain_text):  # link targets and markup are no words of it
                 tf[term] += 1.0
             heading = " ".join([chunk.section_path, chunk.context])
             if heading not in heading_terms:
@@ -207,7 +210,7 @@ class HybridRetriever(BaseRetriever):
         summaries = {path: sums_up_the_subject(path) for path in previews}
         self.summaries = frozenset(i for i, c in enumerate(chunks) if summaries[c.section] and i not in self.previews)
         self.common = (
-            common_terms([c.text for c in chunks], self.config.common_share)
+            common_terms([c.plain_text for c in chunks], self.config.common_share)
             if self.config.strip_common
             else frozenset()
         )
@@ -237,14 +240,14 @@ class HybridRetriever(BaseRetriever):
         self.counterparts = Counterparts(chunks, self.synonyms, groups)
         # Each heading path once, not once per chunk under it: the same words either way.
         headings = dict.fromkeys(" ".join((c.section_path, c.context)) for c in chunks)
-        self.vocabulary = corpus_vocabulary(itertools.chain((c.text for c in chunks), headings), self.synonyms)
-        self.levels = levels_in(itertools.chain(headings, (c.text for c in chunks)))
+        self.vocabulary = corpus_vocabulary(itertools.chain((c.plain_text for c in chunks), headings), self.synonyms)
+        self.levels = levels_in(itertools.chain(headings, (c.plain_text for c in chunks)))
         # The body's words from the BM25 postings (a chunk's text and headings), not tokenized again.
         in_body = np.ones(len(chunks), dtype=bool)
         in_body[list(self.previews)] = False
         delivered = {term for term, (docs, _) in self.bm25.postings.items() if in_body[docs].any()}
         self.promised = promised_only(delivered, (chunks[i].text for i in sorted(self.previews)), self.synonyms)
-        self.unpaid = unpaid_roles(c.text for c in chunks)
+        self.unpaid = unpaid_roles(c.plain_text for c in chunks)
         self.ranker = LinearRanker.load() if self.config.learned else None
         self.facts = PassageFacts.of(chunks, self.outline.list_items)
         self.vectors: dict[str, list[float]] = {}
@@ -257,6 +260,47 @@ class HybridRetriever(BaseRetriever):
             (unknown_names(question, self.vocabulary) if config.decline_unknown_names else [])
             or (only_promised(question, self.promised) if config.decline_promised_only else [])
             or (unpaid_roles_asked(question, self.unpaid) if config.decline_unpaid_roles else [])
+        )
+
+    def abstention_signals(self, question: str, retrieved: Sequence[RetrievedChunk]) -> np.ndarray:
+        """The signals of rag/abstaining.py for `question` and its ranking, in the order of SIGNALS.
+        A word of the question counts as covered by passages that hold it or one of its domain
+        synonyms; a word the corpus never uses weighs as much as its rarest one."""
+        terms = [t for t in dict.fromkeys(content_terms(question)) if t not in self.common] or content_terms(question)
+        top = list(retrieved[:SIGNAL_DEPTH])
+        held = set().union(*(chunk_terms(r.chunk) for r in top)) if top else set()
+        best_held = chunk_terms(top[0].chunk) if top else set()
+        idf = self.bm25.idf
+        highest = max(idf.values(), default=1.0) or 1.0
+        weight = {t: idf.get(t, highest) for t in terms}
+        related = {t: {t, *expand_terms([t], self.synonyms)} for t in terms}
+        total = sum(weight.values()) or 1.0
+
+        def covered(found: set[str]) -> float:
+            return sum(weight[t] for t in terms if related[t] & found) / total
+
+        known = [t for t in terms if t in idf]
+        missing = [idf[t] for t in known if not related[t] & held]
+        unseen = [t for t in terms if t not in idf and t not in self.vocabulary]
+        scores = [r.score for r in retrieved]
+        stated = " ".join(r.chunk.plain_text for r in top)
+        return np.asarray(
+            [
+                max((r.dense_score for r in retrieved), default=0.0),
+                scores[0] if scores else 0.0,
+                scores[0] - scores[1] if len(scores) > 1 else 0.0,
+                covered(held),
+                max(missing, default=0.0) / highest,
+                len(unseen) / len(terms) if terms else 0.0,
+                bool(unseen),
+                covered(best_held),
+                bool(known) and not related[max(known, key=idf.__getitem__)] & held,
+                bool(unknown_names(question, self.vocabulary)),
+                bool(only_promised(question, self.promised)),
+                bool(unpaid_roles_asked(question, self.unpaid)),
+                asks_for_a_figure(question) and not FIGURE.search(stated),
+            ],
+            dtype=float,
         )
 
     def asked_of_structure(self, question: str, retrieved: Sequence[RetrievedChunk] = ()) -> Asked:
@@ -570,7 +614,7 @@ class HybridRetriever(BaseRetriever):
         """`chunk` is under the alternative `key` names (below its heading, or its table row), or
         names it in its own text ("Senior Level (5+ years): $160,000 …" in a list of pay by level)."""
         group, member = key
-        if self.member_terms(key) & set(content_terms(chunk.text)):
+        if self.member_terms(key) & set(content_terms(chunk.plain_text)):
             return True
         kind, source, *where = self.groups[group][0]
         if chunk.source != source:
@@ -589,13 +633,9 @@ class HybridRetriever(BaseRetriever):
         """The candidates (places in `chunks`) of both searches and their feature rows."""
         cosine, bm25 = dict(dense), dict(lexical)
         indices = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))
-        dense_rank = {i: rank for rank, (i, _) in enumerate(dense)}
         bm25_rank = {i: rank for rank, (i, _) in enumerate(lexical)}
-        candidates = [Candidate(i, cosine.get(i), bm25.get(i), dense_rank.get(i), bm25_rank.get(i)) for i in indices]
-        headings = self.heading_similarity(question, indices)
+        candidates = [Candidate(i, cosine.get(i), bm25.get(i), bm25_rank.get(i)) for i in indices]
         named = [(group, member) for group, member, _ in self.named_rarely(question)]
-        places = [self.stands_under(self.chunks[i], named) for i in indices] if named else []
-
         rows = feature_matrix(
             content_terms(question),
             candidates,
@@ -606,18 +646,18 @@ class HybridRetriever(BaseRetriever):
             summaries=self.summaries,
             asks_figure=asks_for_a_figure(question) or asks_for_a_percentage(question),
             asks_percentage=asks_for_a_percentage(question),
-            heading_cosine=headings,
-            places=places,
+            heading_cosine=self.heading_similarity(question, indices),
+            other_place=[self.under_another(self.chunks[i], named) for i in indices] if named else (),
         )
         return indices, rows
 
-    def stands_under(self, chunk: Chunk, named: Sequence[tuple[int, str]]) -> tuple[bool, bool]:
-        """Whether `chunk` answers for an alternative the question names, and whether it stands under
-        another alternative of a kind the question names (and none it names)."""
+    def under_another(self, chunk: Chunk, named: Sequence[tuple[int, str]]) -> bool:
+        """Whether `chunk` stands under an alternative of a kind the question names, and answers for
+        none it names ("mid-level" asked: the senior level's red flags)."""
         if any(self.answers_for(chunk, key) for key in named):
-            return True, False
+            return False
         held = self.counterparts.groups_of(chunk)
-        return False, any(group in held for group, _ in named)
+        return any(group in held for group, _ in named)
 
     def learned_scores(
         self, question: str, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], find_counterpart: bool

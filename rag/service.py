@@ -14,6 +14,7 @@ from chromadb.api.models.Collection import Collection
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from rag.abstaining import AbstentionModel
 from rag.answerers import Answerer, build_answerer
 from rag.answering import abstention
 from rag.cache import AnswerCache, AnswerKey
@@ -65,6 +66,10 @@ class QAService:
         self.retrieval_config = retrieval_config or RetrievalConfig()
         # Extractive by default; with RAG_LLM set, a chat model whose verified replies fall back to it.
         self.answerer: Answerer = build_answerer(settings, self.embed_model)
+        # The calibrated abstention model (None: an explicit RAG_ABSTAIN_THRESHOLD on similarity, or an older file).
+        self.abstention = (
+            AbstentionModel.load(settings.threshold_file) if settings.abstain_threshold is None else None
+        )
         self.answers = AnswerCache(settings.answer_cache_size)
         self._lock = threading.Lock()
         self._index: LoadedIndex | None = None
@@ -256,6 +261,11 @@ class QAService:
                 # The fixed abstention: echoing the asker's words back would let a question put text in the answer.
                 answer = abstention(uuid.uuid4().hex, resolved, retrieved)
             else:
+                confidence = (
+                    self.abstention.probability(retriever.abstention_signals(resolved, retrieved))
+                    if self.abstention is not None and retrieved
+                    else None
+                )
                 # The resolved question: a generator needs a follow-up spelled out as much as retrieval does.
                 answer = self.answerer.compose(
                     uuid.uuid4().hex,
@@ -264,6 +274,7 @@ class QAService:
                     retrieved,
                     parts=parts,
                     asked=retriever.asked_of_structure(resolved, retrieved),
+                    confidence=confidence,
                 )
         record_outcome(answer.query_id, answer.answerable, max((r.dense_score for r in retrieved), default=None))
         answer = replace(answer, question=question, resolved_question=resolved)

@@ -1,7 +1,14 @@
 """What a candidate passage has going for it as the answer to a question, as numbers. These are the
 signals the hand-set ranking rules used to act on one by one (a preview stepped down by 0.7, a
-summary by 0.9, a counterpart pinned first, list items put in reading order); here each is one
-column, and the learned weights (rag/ranking/model.py) decide what each is worth."""
+summary by 0.9, list items put in reading order, a counterpart pinned first); here each is one
+column, and the learned weights (rag/ranking/model.py) decide what each is worth.
+
+The columns are those that paid on both corpora: each was left out in turn, the model refitted and
+cross-validated on the tune sets of the guide and of the 18F handbook, and it stayed only when
+leaving it out cost mean reciprocal rank on either (evals/reports/ranking/features.md). Gone that
+way: the dense rank, the question's overlap with the heading path, the Q&A kind, the summary's
+step in proportion to similarity, standing under the alternative the question names, and the place
+of an item in its list."""
 
 from __future__ import annotations
 
@@ -13,35 +20,29 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.models import Chunk
+from rag.text import content_terms
 
 PERCENTAGE = re.compile(r"\d\s*%|\bpercent", re.IGNORECASE)
-from rag.text import content_terms
 
 FEATURES: tuple[str, ...] = (
     "cosine",  # dense similarity of question and passage (with its headings)
     "heading_cosine",  # dense similarity of question and the passage's heading path alone
     "bm25",  # BM25 of text and headings, over the best candidate's
-    "dense_rank",  # 1 / (1 + its place in the dense ranking); 0 when not in it
-    "bm25_rank",  # ... in the BM25 ranking
+    "bm25_rank",  # 1 / (1 + its place in the BM25 ranking); 0 when not in it
     "pair_overlap",  # share of the question's adjacent word pairs the passage (and headings) holds
     "text_overlap",  # share of the question's words (by idf) the passage's own text holds
-    "heading_overlap",  # ... its heading path and context hold
     "dense_only",  # BM25 did not find it
     "lexical_only",  # the dense search did not find it
     "bullet",
     "table_row",
-    "qa",
     "preview",  # stands in a section about the document itself (rag/preview.py)
     "summary",  # stands in a summary of the subject ("Key Highlights")
     "preview_cosine",  # the preview's step down in proportion to its similarity
-    "summary_cosine",  # ... the summary's, for a question that asks for no figure
     "figure_asked_held",  # the question asks for a figure and the passage holds one of that kind
     "figure_asked_missing",  # ... and the passage holds none (a percentage asked: none of those)
-    "named_place",  # stands under (or names) an alternative the question names ("mid-level": under Mid-Level)
-    "other_place",  # stands under another alternative of the same kind ("mid-level" asked, under Senior)
+    "other_place",  # stands under another alternative of a kind the question names ("mid-level" asked, under Senior)
     "log_words",
     "log_list_size",  # how many items its list holds (1 for a lone passage)
-    "list_head",  # 1 / (1 + its place in its list): authors lead with what matters most
 )
 
 
@@ -50,7 +51,6 @@ class Candidate:
     index: int  # place in the retriever's chunk list
     cosine: float | None  # None: the dense search did not return it
     bm25: float | None  # None: BM25 did not return it
-    dense_rank: int | None = None
     bm25_rank: int | None = None
 
 
@@ -68,40 +68,25 @@ class PassageFacts:
     """What the feature columns need of each chunk, computed once per index."""
 
     text_terms: list[set[str]]
-    heading_terms: list[set[str]]
     pairs: list[set[tuple[str, str]]]
     log_words: np.ndarray
     has_figure: np.ndarray
     has_percentage: np.ndarray
     list_size: np.ndarray
-    list_place: np.ndarray
 
     @classmethod
     def of(cls, chunks: Sequence[Chunk], list_of) -> PassageFacts:  # type: ignore[no-untyped-def]
-        headings: dict[str, set[str]] = {}
-        heading_terms = []
-        for c in chunks:
-            key = " ".join((c.section_path, c.context))
-            if key not in headings:
-                headings[key] = set(content_terms(key))
-            heading_terms.append(headings[key])
         sizes = np.ones(len(chunks))
-        places = np.zeros(len(chunks))
         for i, c in enumerate(chunks):
             if c.kind == "bullet":
-                items = list_of(c)
-                starts = [item.unit_start for item in items]
-                sizes[i] = len(items)
-                places[i] = starts.index(c.unit_start) if c.unit_start in starts else 0
+                sizes[i] = len(list_of(c))
         return cls(
-            text_terms=[set(content_terms(c.text)) for c in chunks],
-            pairs=[adjacent_pairs(content_terms(" ".join((c.section_path, c.context, c.text)))) for c in chunks],
-            heading_terms=heading_terms,
-            log_words=np.asarray([math.log1p(len(c.text.split())) for c in chunks]),
-            has_figure=np.asarray([any(ch.isdigit() for ch in c.text) for c in chunks], dtype=float),
-            has_percentage=np.asarray([bool(PERCENTAGE.search(c.text)) for c in chunks], dtype=float),
+            text_terms=[set(content_terms(c.plain_text)) for c in chunks],
+            pairs=[adjacent_pairs(content_terms(" ".join((c.section_path, c.context, c.plain_text)))) for c in chunks],
+            log_words=np.asarray([math.log1p(len(c.plain_text.split())) for c in chunks]),
+            has_figure=np.asarray([any(ch.isdigit() for ch in c.plain_text) for c in chunks], dtype=float),
+            has_percentage=np.asarray([bool(PERCENTAGE.search(c.plain_text)) for c in chunks], dtype=float),
             list_size=sizes,
-            list_place=places,
         )
 
 
@@ -115,16 +100,15 @@ def feature_matrix(
     previews: frozenset[int],
     summaries: frozenset[int],
     asks_figure: bool,
-    asks_percentage: bool = False,
     heading_cosine: np.ndarray,
-    places: Sequence[tuple[bool, bool]] = (),
+    asks_percentage: bool = False,
+    other_place: Sequence[bool] = (),
 ) -> np.ndarray:
     """One row per candidate, one column per name in FEATURES."""
-    cosines = [c.cosine for c in candidates if c.cosine is not None]
-    floor = min(cosines, default=0.0)
+    floor = min((c.cosine for c in candidates if c.cosine is not None), default=0.0)
     best_bm25 = max((c.bm25 or 0.0 for c in candidates), default=0.0) or 1.0
-    rows = np.zeros((len(candidates), len(FEATURES)))
     question_pairs = adjacent_pairs(question_terms)
+    rows = np.zeros((len(candidates), len(FEATURES)))
     for r, cand in enumerate(candidates):
         i = cand.index
         chunk = chunks[i]
@@ -134,26 +118,20 @@ def feature_matrix(
             cosine,
             heading_cosine[r],
             (cand.bm25 or 0.0) / best_bm25,
-            0.0 if cand.dense_rank is None else 1.0 / (1.0 + cand.dense_rank),
             0.0 if cand.bm25_rank is None else 1.0 / (1.0 + cand.bm25_rank),
             len(question_pairs & facts.pairs[i]) / len(question_pairs) if question_pairs else 0.0,
             idf_weighted_share(question_terms, facts.text_terms[i], idf),
-            idf_weighted_share(question_terms, facts.heading_terms[i], idf),
             cand.bm25 is None,
             cand.cosine is None,
             chunk.kind == "bullet",
             chunk.kind == "table_row",
-            chunk.kind == "qa",
             i in previews,
             i in summaries,
             cosine * (i in previews),
-            cosine * (i in summaries and not asks_figure),
             asks_figure and held,
             asks_figure and not held,
-            places[r][0] if places else 0.0,
-            places[r][1] if places else 0.0,
+            other_place[r] if other_place else False,
             facts.log_words[i],
             math.log(facts.list_size[i]),
-            1.0 / (1.0 + facts.list_place[i]) if chunk.kind == "bullet" else 0.0,
         )
     return rows

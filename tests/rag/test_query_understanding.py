@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from rag.answering import ExtractiveAnswerer, counted_unit
+from rag.answering import AnswerConfig, ExtractiveAnswerer, counted_unit
 from rag.coverage import only_promised, promised_only, unknown_names
 from rag.figures import ASKS_FOR_A_FIGURE
 from rag.followup import is_elliptical
@@ -140,7 +142,8 @@ def test_an_answer_holds_the_kind_of_figure_asked_for(question: str, stated: str
 
 
 def test_a_year_in_a_heading_answers_no_how_many(embed_model) -> None:  # type: ignore[no-untyped-def]
-    answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
+    # The figures-or-nothing rule, now off by default (a signal of the abstention model), as a switch.
+    answerer = ExtractiveAnswerer(embed_model, threshold=0.0, config=AnswerConfig(figures_or_nothing=True))
 
     def ask(question: str, section: tuple[str, ...], text: str) -> str | None:
         found = [RetrievedChunk(Chunk("c", "guide.txt", section, "bullet", text, 0, len(text)), 1.0, 1.0)]
@@ -155,7 +158,11 @@ def test_a_year_in_a_heading_answers_no_how_many(embed_model) -> None:  # type: 
     assert "6+ years" in (ask("How many years for senior?", senior, "Leads fine-tuning initiatives") or "")
 
 
-def test_a_question_for_a_figure_the_guide_does_not_give_abstains(service: QAService) -> None:
+def test_a_question_for_a_figure_the_guide_does_not_give_abstains(built_settings, embed_model) -> None:  # type: ignore[no-untyped-def]
+    # The figures-or-nothing rule, switched on (shipped, it is one signal of the abstention model).
+    service = QAService(built_settings, embed_model)
+    extractive = service.answerer
+    extractive.config = replace(extractive.config, figures_or_nothing=True)  # type: ignore[attr-defined]
     # The guide has interview questions, but no number of interview rounds.
     answer = service.ask("How many interview rounds should the loop for an AI engineer have?")
     assert not answer.answerable and not answer.citations

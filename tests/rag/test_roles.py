@@ -42,7 +42,9 @@ def test_only_a_question_about_pay_is_declined() -> None:
     assert not unpaid_roles_asked("How much more than software engineers should we pay?", unpaid)
 
 
-def test_the_guide_pays_only_its_own_role(service: QAService) -> None:
+def test_the_guide_pays_only_its_own_role(built_settings: Settings, embed_model: BaseEmbedding) -> None:
+    # The rule switched on (shipped, it is one signal of the abstention model).
+    service = QAService(built_settings, embed_model, RetrievalConfig(decline_unpaid_roles=True))
     unpaid = service.index().retriever.unpaid
     assert {("data", "scientist"), ("ml", "architect"), ("team", "lead")} <= unpaid
     for question in ("What pay should a data scientist in Seattle expect?", "Salary range for an ML architect?"):
@@ -59,11 +61,12 @@ def test_each_coverage_rule_has_its_switch(built_settings: Settings, embed_model
         "decline_promised_only": "Is it legal to ask about salary history in the interview?",
         "decline_unknown_names": "What do AI engineers earn in Miami?",
     }
+    # Shipped, the rules are off: each is a signal of the calibrated abstention (rag/abstaining.py).
     shipped = QAService(built_settings, embed_model)
     shipped.load()
     for switch, question in questions.items():
-        assert shipped.index().retriever.uncovered(question), switch
-        # Switched off, its question goes through: no other rule declines it.
-        service = QAService(built_settings, embed_model, RetrievalConfig(**{switch: False}))
+        assert not shipped.index().retriever.uncovered(question), switch
+        # Switched on, its question is declined; no other rule declines it.
+        service = QAService(built_settings, embed_model, RetrievalConfig(**{switch: True}))
         service.load()
-        assert not service.index().retriever.uncovered(question), switch
+        assert service.index().retriever.uncovered(question), switch

@@ -89,7 +89,7 @@ def run_harness(
     calibration = None
     if calibrate_split is not None:
         tuning = [i for i in items if not calibrate_split or i.split == calibrate_split] or items
-        first = evaluate(project, tuning, ks, sources, progress)
+        first = evaluate(project, tuning, ks, sources, progress, word_budget=None)
         calibration = calibrate([(r.run.confidence or 0.0, r.item.answerable) for r in first])
         save_threshold(settings.threshold_file, calibration, dataset.name, calibrate_split)
         extractive_answerer(service).threshold = calibration.threshold
@@ -101,6 +101,7 @@ def run_harness(
     meta = {
         "dataset": str(dataset),
         "questions": len(items),
+        "split": only_split or "all",
         "corpus": str(settings.corpus_dir),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",

@@ -46,6 +46,23 @@ def hit_at(chunks: Sequence[str], evidence: Sequence[str], k: int, mode: str = "
     return float(all(found) if mode == "all" else any(found))
 
 
+def chunks_within_words(chunks: Sequence[str], budget: int) -> int:
+    """How many of the ranked chunks start within the first `budget` words of the ranking, read in
+    order: the chunk that crosses the budget counts, the one after it does not."""
+    read = 0
+    for count, text in enumerate(chunks):
+        if read >= budget:
+            return count
+        read += words(text)
+    return len(chunks)
+
+
+def hit_within_words(chunks: Sequence[str], evidence: Sequence[str], budget: int, mode: str = "any") -> float:
+    """hit@k at an equal reading budget: k is however many chunks start within `budget` words, so a
+    ranking of short chunks and one of long chunks are compared on what a reader sees, not on counts."""
+    return hit_at(chunks, evidence, chunks_within_words(chunks, budget), mode)
+
+
 def recall_at(chunks: Sequence[str], evidence: Sequence[str], k: int) -> float:
     if not evidence:
         return 0.0

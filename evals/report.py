@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.calibrate import Calibration
-from evals.runner import QuestionResult, followup_passes
+from evals.runner import BUDGET_KEY, QuestionResult, followup_passes
 
 HEADLINE = [
     "hit@1",
@@ -19,6 +19,8 @@ HEADLINE = [
     "recall@5",
     "precision@3",
     "words@5",
+    "hit@150w",
+    "chunks_in_budget_p50",
     "fact_recall",
     "citations_valid",
     "citation_support",
@@ -30,6 +32,15 @@ HEADLINE = [
     "followup_pass",
     "retrieval_ms_p50",
     "answer_ms_p50",
+]
+
+
+# Under the summary table: what the equal-word-budget columns mean.
+BUDGET_NOTE = [
+    "`hit@150w`: the evidence lies in a chunk that starts within the first 150 words of the ranking "
+    "(chunks read in order, the one crossing 150 words included; for evidence_mode `all`, every evidence "
+    "string), so systems with short and long chunks are compared on an equal amount of text read. "
+    "`chunks_in_budget_p50`: the median number of chunks those 150 words take.",
 ]
 
 
@@ -56,6 +67,7 @@ def summary_table(summaries: dict[str, dict[str, dict[str, Any]]], columns: Sequ
 SHAPE_COLUMNS = [
     "hit@1",
     "hit@3",
+    "hit@150w",
     "fact_recall",
     "list_recall",
     "answer_holds_evidence",
@@ -82,6 +94,7 @@ def result_record(r: QuestionResult) -> dict[str, Any]:
         "answerable": r.item.answerable,
         "first_rank": r.first_rank,
         "retrieval": r.retrieval,
+        "chunks_in_budget": r.budget_chunks,
         "retrieved": [
             {"chunk_id": h.chunk_id, "section": h.section, "text": h.text, "score": h.score} for h in r.run.hits
         ],
@@ -190,11 +203,16 @@ def write_markdown(
     from evals.plots import plot_hit_rate, plot_scores
 
     folder.mkdir(parents=True, exist_ok=True)
-    plot_hit_rate(folder / "hit_rate.png", summaries.get("all", {}))
+    # Against k: the word budget's hit rate is not one of the cut-offs.
+    by_k = {
+        s: {k: v for k, v in summary.items() if not BUDGET_KEY.fullmatch(k)}
+        for s, summary in summaries.get("all", {}).items()
+    }
+    plot_hit_rate(folder / "hit_rate.png", by_k)
     plot_scores(folder / "scores.png", results[primary], threshold)
     lines = [f"# {title}", ""]
     lines += [f"- {key}: {value}" for key, value in meta.items()]
-    lines += ["", "## Summary", "", summary_table(summaries), ""]
+    lines += ["", "## Summary", "", summary_table(summaries), "", *BUDGET_NOTE, ""]
     if by_shape:
         lines += ["## By question shape", "", summary_table(by_shape, SHAPE_COLUMNS), ""]
     lines += ["![hit rate against k](hit_rate.png)", "", "![top-1 scores](scores.png)", ""]

@@ -9,6 +9,7 @@ penalty. A question with no relevant candidate teaches nothing and is left out o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from evals.corpora import CORPORA, TUNE, VALIDATION, service_for
+from evals.corpora import CORPORA, TUNE, service_for
 from evals.dataset import load_dataset
 from evals.metrics import relevant_flags
 from rag.embedding import load_embed_model
@@ -149,12 +150,10 @@ def cross_validate(groups: list[Group], k: int, mask: np.ndarray | None = None, 
         systems = {"linear": lambda g, w=w: g.rows @ w}
         if models:
             systems["hand-set"] = lambda g: g.hand_set
-            try:
+            with contextlib.suppress(ImportError):  # LightGBM is in the eval extras only
                 systems["lambdarank"] = lambdarank(train)
-            except ImportError:
-                pass
         for name, score in systems.items():
-            for corpus in sorted({g.corpus for g in groups}) + ["all"]:
+            for corpus in [*sorted({g.corpus for g in groups}), "all"]:
                 subset = [g for g in held if corpus in ("all", g.corpus)]
                 for metric, value in quality(subset, score).items():
                     scored.setdefault(f"{name}|{corpus}", {}).setdefault(metric, []).extend([value] * len(subset))
@@ -208,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(WEIGHTS_FILE))
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--ablation", default=None, help="also write each feature's cross-validated worth here (Markdown)")
+    parser.add_argument(
+        "--ablation", default=None, help="also write each feature's cross-validated worth here (Markdown)"
+    )
     args = parser.parse_args(argv)
     groups = collect(TUNE)
     usable = [g for g in groups if g.relevant.any()]

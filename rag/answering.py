@@ -28,7 +28,7 @@ from rag.quoting import (
     whole_list,
 )
 from rag.sentences import split_sentences
-from rag.shapes import Asked, Shape, asks_about_a_section
+from rag.shapes import Asked, Outline, Shape, asks_about_a_section
 from rag.text import STOPWORDS, content_terms, raw_words, stem
 
 DEFAULT_THRESHOLD = 0.35
@@ -54,6 +54,8 @@ PERIODS |= {"month": "month", "monthly": "month"}
 # A year in a heading dates the guide ("AI Skills & Tools for AI Engineers in 2026"); it answers no
 # "how many" (a heading's other figures do: "Senior Level (6+ years)").
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
 @dataclass(frozen=True)
 class AnswerConfig:
     # At most two passages for a one-part question. A third was quoted 5 times on the tune split and
@@ -75,6 +77,11 @@ class AnswerConfig:
     new_words_only: bool = True
     # Short units are quoted whole; longer ones are cut to their best sentence.
     whole_unit_words: int = 60
+    # A paragraph that chunking cut at sentence ends is quoted whole, all its pieces, when it holds at
+    # most this many words: its next sentence is often the rest of the answer ("Term renewals are not
+    # automatic." … "mutual consent"). 0 turns it off. On the tune sets: 18F fact recall .641 -> .679
+    # at 90 (60: .654; 120: as 90), median answer 36 -> 45 words; the guide's answers unchanged.
+    whole_paragraph_words: int = 90
     # A question for a figure ("how many …?") whose answer quotes none abstains. Off: whether the
     # best passages hold a figure is one of the abstention model's signals (rag/abstaining.py), and
     # as a rule it declined questions the documents answer in words ("there is no bank of sick days").
@@ -237,7 +244,26 @@ class ExtractiveAnswerer:
                 spans = [answer_span(piece) for piece in pieces]
                 return "fact", [QuoteGroup("", [Quote(p, *span, best.score) for p, span in zip(pieces, spans)])]
         chosen = self.choose_chunks(retrieved, parts, dense_question)
-        return "fact", [QuoteGroup("", self.best_quotes(dense_question, chosen))]
+        quotes = self.best_quotes(dense_question, chosen)
+        if asked is not None and self.config.whole_paragraph_words:
+            quotes = self.whole_paragraphs(quotes, asked.outline)
+        return "fact", [QuoteGroup("", quotes)]
+
+    def whole_paragraphs(self, quotes: list[Quote], outline: Outline) -> list[Quote]:
+        """Each quote of a paragraph cut in pieces, as all its pieces when they are few words together."""
+        whole: list[Quote] = []
+        seen: set[str] = set()
+        for quote in quotes:
+            pieces = outline.unit_of(quote.chunk) if quote.chunk.kind == "paragraph" else [quote.chunk]
+            words = sum(len(p.plain_text.split()) for p in pieces)
+            if len(pieces) < 2 or words > self.config.whole_paragraph_words:
+                pieces = [quote.chunk]
+            for piece in pieces:
+                if piece.chunk_id in seen:
+                    continue
+                seen.add(piece.chunk_id)
+                whole.append(quote if piece is quote.chunk else Quote(piece, *answer_span(piece), quote.score))
+        return whole
 
     def keeping(self, best: RetrievedChunk, groups: list[QuoteGroup], question: str, asked: Asked) -> list[QuoteGroup]:
         """`groups`, led by the best passage when none of them quotes it and it matches a word of the

@@ -12,6 +12,7 @@ of an item in its list."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -55,7 +56,7 @@ class Candidate:
 
 
 def adjacent_pairs(terms: Sequence[str]) -> set[tuple[str, str]]:
-    return set(zip(terms, terms[1:]))
+    return set(itertools.pairwise(terms))
 
 
 def idf_weighted_share(question: Sequence[str], held: set[str], idf: dict[str, float]) -> float:

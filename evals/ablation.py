@@ -108,7 +108,9 @@ def main() -> None:
     parser.add_argument("--splits", default="tune,heldout")
     parser.add_argument("--only", default=None, help="comma-separated variant names")
     parser.add_argument("--out", default=None, help="also write the table to this Markdown file")
-    parser.add_argument("--corpus", default=None, help="the documents the dataset is about (default: the configured corpus)")
+    parser.add_argument(
+        "--corpus", default=None, help="the documents the dataset is about (default: the configured corpus)"
+    )
     args = parser.parse_args()
     variants = VARIANTS if not args.only else {k: VARIANTS[k] for k in args.only.split(",")}
     table = run(variants, Path(args.dataset), args.splits.split(","), Path(args.corpus) if args.corpus else None)

@@ -24,7 +24,11 @@ DATA = ROOT / "evals" / "datasets"
 # (tune sets, whatever their split says: the golden set's "heldout" split has rules written from its
 # questions), and the tune split of the 18F set. `None`: every split.
 TUNE: dict[str, list[tuple[Path, str | None]]] = {
-    "guide": [(ROOT / "evals" / "golden.jsonl", None), (DATA / "shapes.jsonl", None), (DATA / "shapes_blind.jsonl", None)],
+    "guide": [
+        (ROOT / "evals" / "golden.jsonl", None),
+        (DATA / "shapes.jsonl", None),
+        (DATA / "shapes_blind.jsonl", None),
+    ],
     "18f": [(DATA / "18f.jsonl", "tune")],
 }
 # Sets scored before but never read, to choose between models with; the estimates come from sets

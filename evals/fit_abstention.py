@@ -82,7 +82,10 @@ def out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def curve_table(p: np.ndarray, y: np.ndarray, corpora: list[str]) -> list[str]:
-    lines = ["| threshold | declined: unanswerable (recall) | declined: answerable | precision of declining |", "|---|---|---|---|"]
+    lines = [
+        "| threshold | declined: unanswerable (recall) | declined: answerable | precision of declining |",
+        "|---|---|---|---|",
+    ]
     for t in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
         declined = p < t
         recall = (declined & ~y).sum() / max((~y).sum(), 1)

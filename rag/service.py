@@ -67,9 +67,7 @@ class QAService:
         # Extractive by default; with RAG_LLM set, a chat model whose verified replies fall back to it.
         self.answerer: Answerer = build_answerer(settings, self.embed_model)
         # The calibrated abstention model (None: an explicit RAG_ABSTAIN_THRESHOLD on similarity, or an older file).
-        self.abstention = (
-            AbstentionModel.load(settings.threshold_file) if settings.abstain_threshold is None else None
-        )
+        self.abstention = AbstentionModel.load(settings.threshold_file) if settings.abstain_threshold is None else None
         self.answers = AnswerCache(settings.answer_cache_size)
         self._lock = threading.Lock()
         self._index: LoadedIndex | None = None

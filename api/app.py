@@ -18,9 +18,9 @@ from api.routes.docs import docs_router
 from api.slack import router as slack_router
 from rag import __version__
 from rag.errors import RagError
+from rag.operations.state import open_state_store
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import open_state_store
 
 log = logging.getLogger(__name__)
 

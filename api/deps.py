@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from rag.operations.state import StateStore
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import StateStore
 
 
 def get_service(request: Request) -> QAService:

@@ -13,8 +13,8 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
+from rag.operations.timing import current_trace
 from rag.settings import Settings
-from rag.timing import current_trace
 
 request_id_var: ContextVar[str | None] = ContextVar("rag_request_id", default=None)
 

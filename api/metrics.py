@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.logging_setup import request_id_var
-from rag.timing import QueryTrace, traced
+from rag.operations.timing import QueryTrace, traced
 
 access_log = logging.getLogger("api.access")
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from rag.answering import closest_sections
+from rag.answering.extractive import closest_sections
 from rag.models import Answer, Citation
 
 Block = dict[str, Any]

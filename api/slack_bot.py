@@ -31,11 +31,11 @@ from api.slack_blocks import (
     notice_messages,
     plain_question,
 )
-from rag.conversation import ask_in_conversation
 from rag.errors import InvalidQuestion, RagError
+from rag.operations.conversation import ask_in_conversation
+from rag.operations.state import StateStore
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import StateStore
 
 log = logging.getLogger(__name__)
 

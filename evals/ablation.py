@@ -13,11 +13,11 @@ from evals.corpora import settings_for
 from evals.dataset import DEFAULT_DATASET, load_dataset
 from evals.runner import evaluate, summarise
 from evals.systems import ProjectSystem, extractive_answerer
-from rag.answering import AnswerConfig
-from rag.documents import load_documents
-from rag.embedding import load_embed_model
-from rag.ingest import ingest
-from rag.retrieval import RetrievalConfig
+from rag.answering.extractive import AnswerConfig
+from rag.index.embedding import load_embed_model
+from rag.index.ingest import ingest
+from rag.ranking.retrieval import RetrievalConfig
+from rag.reading.documents import load_documents
 from rag.service import QAService
 from rag.settings import Settings
 

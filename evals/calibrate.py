@@ -58,7 +58,7 @@ def calibrate(scores: Sequence[tuple[float, bool]], max_false: float = MAX_FALSE
 
 
 def save_threshold(path: Path, calibration: Calibration, dataset: str, split: str) -> None:
-    """Write the threshold; a fitted abstention model already in the file (rag/abstaining.py) is kept."""
+    """Write the threshold; a fitted abstention model already in the file (rag/answering/abstaining.py) is kept."""
     try:
         kept = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

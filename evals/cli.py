@@ -10,9 +10,9 @@ from evals.corpora import settings_for
 from evals.dataset import DEFAULT_DATASET, DatasetError
 from evals.harness import PRIMARY, run_harness
 from evals.report import SHAPE_COLUMNS, summary_table, write_json, write_markdown
-from rag.embedding import load_embed_model
 from rag.errors import CorpusError
-from rag.ingest import ingest
+from rag.index.embedding import load_embed_model
+from rag.index.ingest import ingest
 from rag.settings import Settings
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.ingest import ingest
-from rag.retrieval import RetrievalConfig
+from rag.index.ingest import ingest
+from rag.ranking.retrieval import RetrievalConfig
 from rag.service import QAService
 from rag.settings import Settings
 

@@ -1,5 +1,5 @@
-"""Fit the abstention model (rag/abstaining.py) on the tune sets of both corpora and choose its
-threshold: `python -m evals.fit_abstention [--out rag/abstention.json] [--report evals/reports/abstention.md]`.
+"""Fit the abstention model (rag/answering/abstaining.py) on the tune sets of both corpora and choose its
+threshold: `python -m evals.fit_abstention [--out rag/answering/abstention.json] [--report evals/reports/abstention.md]`.
 
 A logistic model over the signals, classes weighted equally (unanswerable questions are the fewer),
 with an L2 penalty. The threshold is chosen on out-of-fold probabilities (5 folds), so that it is set
@@ -20,8 +20,8 @@ from scipy.optimize import minimize
 from evals.calibrate import MAX_FALSE_ABSTENTION, calibrate
 from evals.corpora import CORPORA, TUNE, service_for
 from evals.dataset import load_dataset
-from rag.abstaining import SIGNALS
-from rag.embedding import load_embed_model
+from rag.answering.abstaining import SIGNALS
+from rag.index.embedding import load_embed_model
 from rag.settings import Settings
 
 L2 = 0.05
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Abstention: a calibrated decision on generic signals",
         "",
         f"`{payload['command']}` on {time.strftime('%Y-%m-%d')}: a logistic model over the signals of",
-        "`rag/abstaining.py`, fitted on the tune sets of both corpora "
+        "`rag/answering/abstaining.py`, fitted on the tune sets of both corpora "
         + ", ".join(f"{c}: {', '.join(v)}" for c, v in payload["trained_on"].items())
         + ". The threshold is chosen on out-of-fold probabilities (5 folds): the most unanswerable",
         f"questions declined with at most {MAX_FALSE_ABSTENTION:.0%} of answerable ones declined.",

@@ -16,7 +16,7 @@ from evals.calibrate import Calibration, calibrate, save_threshold
 from evals.dataset import EvalItem, load_dataset
 from evals.runner import QuestionResult, evaluate, summarise
 from evals.systems import ProjectSystem, System, extractive_answerer, llamaindex_baselines
-from rag.documents import load_documents
+from rag.reading.documents import load_documents
 from rag.service import QAService
 from rag.settings import Settings
 

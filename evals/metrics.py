@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from rag.markup import plain_text
+from rag.reading.markup import plain_text
 
 
 def normalize(text: str) -> str:

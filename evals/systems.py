@@ -12,10 +12,10 @@ from typing import Protocol
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.answering import ExtractiveAnswerer
-from rag.documents import load_documents
+from rag.answering.extractive import ExtractiveAnswerer
 from rag.errors import ConfigurationError
 from rag.models import Answer
+from rag.reading.documents import load_documents
 from rag.service import QAService
 
 

@@ -22,10 +22,10 @@ from scipy.optimize import minimize
 from evals.corpora import CORPORA, TUNE, service_for
 from evals.dataset import load_dataset
 from evals.metrics import relevant_flags
-from rag.embedding import load_embed_model
+from rag.index.embedding import load_embed_model
 from rag.ranking.features import FEATURES
 from rag.ranking.model import PLAIN_FUSION, WEIGHTS_FILE
-from rag.retrieval import HybridRetriever, RetrievalConfig
+from rag.ranking.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
 
 L2 = 0.01

@@ -33,8 +33,8 @@ def positive_int(value: str) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.embedding import load_embed_model
-    from rag.ingest import ingest
+    from rag.index.embedding import load_embed_model
+    from rag.index.ingest import ingest
 
     corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
     report = ingest(
@@ -59,7 +59,7 @@ def announce_stage(stage: str) -> None:
 
 
 def _service(settings: Settings):  # type: ignore[no-untyped-def]
-    from rag.store import require_built_index
+    from rag.index.store import require_built_index
 
     require_built_index(settings)  # before the model loads, and without creating the index folder
     from rag.service import QAService
@@ -201,8 +201,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.reporting import build_report, format_report
-    from rag.state import open_state_store
+    from rag.operations.reporting import build_report, format_report
+    from rag.operations.state import open_state_store
 
     report = build_report(open_state_store(settings), args.days, args.slowest)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
@@ -212,8 +212,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
-    from rag.reporting import DAY, feedback_dataset, load_log
-    from rag.state import open_state_store
+    from rag.operations.reporting import DAY, feedback_dataset, load_log
+    from rag.operations.state import open_state_store
 
     since = time.time() - args.days * DAY if args.days else None
     lines = feedback_dataset(load_log(open_state_store(settings), since))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
-from rag.markup import has_markup, plain_text
+from rag.reading.markup import has_markup, plain_text
 
 ChunkKind = Literal["paragraph", "bullet", "table_row", "qa", "heading"]
 
@@ -92,9 +92,9 @@ class Answer:
     resolved_question: str = ""
     # Which answerer wrote `answer`: "extractive", or the generator ("openai", "anthropic") when its reply passed verification.
     answerer: str = "extractive"
-    # What the answer quotes (rag/shapes.py): "fact", "list", "section", "table" or "comparison".
+    # What the answer quotes (rag/answering/shapes.py): "fact", "list", "section", "table" or "comparison".
     shape: str = "fact"
-    # How sure the service is that the documents answer the question (rag/abstaining.py), for evaluation.
+    # How sure the service is that the documents answer the question (rag/answering/abstaining.py), for evaluation.
     confidence: float | None = None
 
 

@@ -14,18 +14,18 @@ from chromadb.api.models.Collection import Collection
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from rag.abstaining import AbstentionModel
-from rag.answerers import Answerer, build_answerer
-from rag.answering import abstention
-from rag.cache import AnswerCache, AnswerKey
-from rag.embedding import load_embed_model
+from rag.answering.abstaining import AbstentionModel
+from rag.answering.answerers import Answerer, build_answerer
+from rag.answering.extractive import abstention
 from rag.errors import IndexUnavailable, InvalidQuestion, RagError
-from rag.followup import resolve_followup
+from rag.index.embedding import load_embed_model
+from rag.index.store import ChunkStore, connect, where
 from rag.models import Answer, RetrievedChunk
-from rag.retrieval import HybridRetriever, RetrievalConfig
+from rag.operations.cache import AnswerCache, AnswerKey
+from rag.operations.timing import record_outcome, stage
+from rag.ranking.followup import resolve_followup
+from rag.ranking.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
-from rag.store import ChunkStore, connect, where
-from rag.timing import record_outcome, stage
 
 # How often a serving process looks for a newer index version written by `rag ingest`.
 VERSION_CHECK_SECONDS = 2.0

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rag.errors import ConfigurationError
 
-DEFAULT_THRESHOLD_FILE = Path(__file__).with_name("abstention.json")
+DEFAULT_THRESHOLD_FILE = Path(__file__).parent / "answering" / "abstention.json"
 
 
 class Settings(BaseSettings):
@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, alias="RAG_CHROMA_HOST")
     chroma_port: int = Field(8000, alias="RAG_CHROMA_PORT")
     embed_model: Path | None = Field(None, alias="RAG_EMBED_MODEL")
-    # torch threads per process; scale out with workers instead (see rag/embedding.py).
+    # torch threads per process; scale out with workers instead (see rag/index/embedding.py).
     torch_threads: int = Field(1, alias="RAG_TORCH_THREADS", ge=1)
 
     llm: Literal["extractive", "openai", "anthropic"] = Field("extractive", alias="RAG_LLM")
@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, alias="RAG_TOP_K", ge=1, le=50)
     max_top_k: int = Field(50, alias="RAG_MAX_TOP_K", ge=1)
     max_question_chars: int = Field(2000, alias="RAG_MAX_QUESTION_CHARS", ge=1)
-    # Answers kept per worker for repeated questions on an unchanged index (rag/cache.py); 0 turns it off.
+    # Answers kept per worker for repeated questions on an unchanged index (rag/operations/cache.py); 0 turns it off.
     answer_cache_size: int = Field(1024, alias="RAG_ANSWER_CACHE_SIZE", ge=0)
     # Where `rag eval --calibrate` writes the abstention threshold; the answerer reads it.
     threshold_file: Path = Field(DEFAULT_THRESHOLD_FILE, alias="RAG_THRESHOLD_FILE")

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
-from rag.embedding import load_embed_model
-from rag.ingest import ingest
+from rag.index.embedding import load_embed_model
+from rag.index.ingest import ingest
 from rag.service import QAService
 from rag.settings import Settings
 

@@ -17,10 +17,10 @@ from api.deps import ServiceDep, StateDep
 from api.errors import error_response
 from api.schemas import ErrorResponse
 from api.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event, until_disconnected
-from rag.conversation import ask_after
+from rag.answering.generation import answer_deltas
 from rag.errors import InvalidQuestion
-from rag.generation import answer_deltas
 from rag.models import Answer, citation_payload
+from rag.operations.conversation import ask_after
 
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (400, 404, 422, 503)}
 # When this process began serving the model; OpenAI clients show it, nothing depends on it.

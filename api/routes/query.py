@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from api.deps import ServiceDep, StateDep
 from api.schemas import ErrorResponse, QueryRequest, QueryResponse, RetrieveRequest, RetrieveResponse
-from rag.conversation import ask_in_conversation
 from rag.models import answer_payload, retrieved_payload
+from rag.operations.conversation import ask_in_conversation
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse},

@@ -12,9 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ServiceDep, StateDep
 from api.schemas import ErrorResponse, QueryRequest
 from api.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event, until_disconnected
-from rag.conversation import ask_in_conversation
-from rag.generation import answer_deltas
+from rag.answering.generation import answer_deltas
 from rag.models import Answer, answer_payload
+from rag.operations.conversation import ask_in_conversation
 
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (400, 422, 503)}
 

@@ -21,10 +21,10 @@ from evals.bench.machine import describe_machine
 from evals.bench.report import REPORTS, write_report
 from evals.bench.synth_corpus import write_corpus
 from evals.bench.workload import golden_questions
-from rag.chunking import chunk_documents
-from rag.documents import load_documents
 from rag.models import Chunk
-from rag.retrieval import BM25Index, HybridRetriever
+from rag.ranking.retrieval import BM25Index, HybridRetriever
+from rag.reading.chunking import chunk_documents
+from rag.reading.documents import load_documents
 
 
 class PostingLoopBM25:

@@ -56,7 +56,7 @@ import torch
 mark("torch")
 import sentence_transformers, llama_index.embeddings.huggingface
 mark("sentence-transformers, transformers, llama-index's wrapper")
-from rag.embedding import load_embed_model
+from rag.index.embedding import load_embed_model
 model = load_embed_model(settings.embed_model, settings.torch_threads)
 mark("model weights")
 service = rag.service.QAService(settings, embed_model=model)

@@ -46,7 +46,7 @@ PHASES = """
 import json, time
 started = time.perf_counter()
 import api.app
-from rag.embedding import load_embed_model
+from rag.index.embedding import load_embed_model
 from rag.service import QAService
 from rag.settings import Settings
 imported = time.perf_counter()

@@ -34,12 +34,12 @@ from evals.bench.report import REPORTS, write_report
 from evals.bench.served import RagServe
 from evals.bench.stats import Timing, fmt, paired_ratio, table, verdict
 from evals.bench.workload import golden_questions
-from rag.documents import load_documents
-from rag.embedding import load_embed_model
+from rag.index.embedding import load_embed_model
+from rag.index.store import ChunkStore, connect, where
+from rag.operations.timing import traced
+from rag.reading.documents import load_documents
 from rag.service import QAService
 from rag.settings import Settings
-from rag.store import ChunkStore, connect, where
-from rag.timing import traced
 
 FLOOR = "floor: embed + one Chroma query"
 TARGET_HTTP_QUERY = 1.3  # HTTP /v1/query p50 within this multiple of the floor's p50

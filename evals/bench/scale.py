@@ -43,14 +43,14 @@ from evals.bench.synth_corpus import GUIDE, edit_corpus, write_corpus
 from evals.bench.workload import golden_questions
 from evals.dataset import DEFAULT_DATASET
 from evals.harness import PRIMARY, Outcome, run_harness
-from rag.chunking import chunk_documents
-from rag.documents import load_documents
-from rag.embedding import load_embed_model
-from rag.ingest import IngestReport, ingest
+from rag.index.embedding import load_embed_model
+from rag.index.ingest import IngestReport, ingest
+from rag.index.store import ChunkStore, connect, where
 from rag.models import Answer, RetrievedChunk
+from rag.reading.chunking import chunk_documents
+from rag.reading.documents import load_documents
 from rag.service import QAService
 from rag.settings import Settings
-from rag.store import ChunkStore, connect, where
 
 TARGET_INGEST_RATIO = 0.8
 TARGET_QUERY_RATIO = 1.5

@@ -23,8 +23,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.documents import read_source_text
-from rag.structure import parse_plain_text
+from rag.reading.documents import read_source_text
+from rag.reading.structure import parse_plain_text
 
 GUIDE = Path(__file__).resolve().parents[2] / "corpus" / "ai-engineer-job-description-2026.txt"
 SYNTHETIC_FOLDER = "synthetic"

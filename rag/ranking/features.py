@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.models import Chunk
-from rag.text import content_terms
+from rag.reading.text import content_terms
 
 PERCENTAGE = re.compile(r"\d\s*%|\bpercent", re.IGNORECASE)
 
@@ -36,7 +36,7 @@ FEATURES: tuple[str, ...] = (
     "lexical_only",  # the dense search did not find it
     "bullet",
     "table_row",
-    "preview",  # stands in a section about the document itself (rag/preview.py)
+    "preview",  # stands in a section about the document itself (rag/ranking/preview.py)
     "summary",  # stands in a summary of the subject ("Key Highlights")
     "preview_cosine",  # the preview's step down in proportion to its similarity
     "figure_asked_held",  # the question asks for a figure and the passage holds one of that kind

@@ -13,9 +13,9 @@ import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
+from rag.operations.state import StateStore
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import StateStore
 from tests.serving import serve
 
 pytestmark = pytest.mark.integration

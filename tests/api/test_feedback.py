@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.state import StateStore
+from rag.operations.state import StateStore
 
 
 def ask(client: TestClient) -> str:

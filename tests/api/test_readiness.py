@@ -18,9 +18,9 @@ from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events.embedding import EmbeddingStartEvent
 
 from api.app import create_app
+from rag.index.store import ChunkStore, connect, where
 from rag.service import QAService
 from rag.settings import Settings
-from rag.store import ChunkStore, connect, where
 from tests.conftest import make_settings
 
 

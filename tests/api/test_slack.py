@@ -20,10 +20,10 @@ from slack_sdk.errors import SlackApiError
 
 from api.app import create_app
 from rag.models import Answer
-from rag.reporting import build_report
+from rag.operations.reporting import build_report
+from rag.operations.state import StateStore
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import StateStore
 from tests.conftest import make_settings
 from tests.fakes.slack_api import APP_TOKEN, BOT_ID, BOT_USER_ID, TOKEN, FakeSlackAPI, fake_slack_api
 from tests.fakes.slack_requests import (

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
-from rag.ingest import ingest
+from rag.index.ingest import ingest
 from rag.service import QAService
 from rag.settings import Settings
 from tests.conftest import make_settings

@@ -20,10 +20,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
 from rag.errors import RagError
-from rag.ingest import ingest
+from rag.index.ingest import ingest
+from rag.index.store import CHUNK_PREFIX, ChunkStore, connect, where
 from rag.service import QAService
 from rag.settings import Settings
-from rag.store import CHUNK_PREFIX, ChunkStore, connect, where
 from tests.clean_env import clean_env, neutral_cwd
 from tests.conftest import CORPUS, make_settings
 

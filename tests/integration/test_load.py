@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag.operations.state import StateStore
 from rag.settings import Settings
-from rag.state import StateStore
 from tests.conftest import CORPUS
 from tests.fakes.slack_api import TOKEN, FakeSlackAPI, fake_slack_api
 from tests.fakes.slack_requests import SECRET, event_body, mention, signed_headers

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.ingest import ingest
+from rag.index.ingest import ingest
 from rag.settings import Settings
 from tests.conftest import GUIDE, make_settings
 from tests.served_process import RagServe, fresh_post

@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
-from rag.ingest import IngestReport, ingest
-from rag.ingest_lease import IngestRunning, Lease, read_lease, server_ingest_lease, write_lease
+from rag.index.ingest import IngestReport, ingest
+from rag.index.ingest_lease import IngestRunning, Lease, read_lease, server_ingest_lease, write_lease
+from rag.index.store import META_COLLECTION, connect, where
 from rag.service import QAService
 from rag.settings import Settings
-from rag.store import META_COLLECTION, connect, where
 from tests.chroma_server import ChromaServer
 from tests.conftest import GUIDE, make_settings
 

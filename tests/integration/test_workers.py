@@ -13,9 +13,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from rag.models import answer_payload
+from rag.operations.state import StateStore
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import StateStore
 from tests.conftest import CORPUS
 from tests.served_process import RagServe, fresh_post
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from evals.fit_abstention import fit, probabilities
-from rag.abstaining import SIGNALS, AbstentionModel
+from rag.answering.abstaining import SIGNALS, AbstentionModel
 from rag.service import QAService
-from rag.settings import Settings
+from rag.settings import DEFAULT_THRESHOLD_FILE, Settings
 
-MODEL_FILE = Path(__file__).resolve().parents[2] / "rag" / "abstention.json"
+MODEL_FILE = DEFAULT_THRESHOLD_FILE
 
 
 def test_the_committed_model_reads_the_signals_and_says_how_it_was_fitted() -> None:

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from rag.models import Chunk
-from rag.retrieval import BM25Index, RetrievalConfig
-from rag.text import content_terms
+from rag.ranking.retrieval import BM25Index, RetrievalConfig
+from rag.reading.text import content_terms
 
 TEXTS = [
     ("Pay", "Seattle salary range is high"),

@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.cache import AnswerCache, AnswerKey
-from rag.ingest import ingest
+from rag.index.ingest import ingest
 from rag.models import Answer
+from rag.operations.cache import AnswerCache, AnswerKey
+from rag.operations.timing import QueryTrace, traced
 from rag.service import QAService
 from rag.settings import Settings
-from rag.timing import QueryTrace, traced
 from tests.conftest import make_settings
 
 SEATTLE = "What do AI engineers earn in Seattle?"

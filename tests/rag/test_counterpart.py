@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.counterpart import Counterparts, role_label
 from rag.models import Chunk
-from rag.retrieval import RetrievalConfig
+from rag.ranking.counterpart import Counterparts, role_label
+from rag.ranking.retrieval import RetrievalConfig
 from rag.service import QAService
 from rag.settings import Settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.experience import Level, levels_in, with_level_named, years_asked
+from rag.ranking.experience import Level, levels_in, with_level_named, years_asked
 from rag.service import QAService
 
 LEVELS = levels_in(["Entry Level (0-2 years)", "Mid-Level (3-5 years)", "Senior Level (6+ years)"])

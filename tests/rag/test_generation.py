@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rag.generation import (
+from rag.answering.generation import (
     SYSTEM_PROMPT,
     GenerativeAnswerer,
     answer_deltas,
@@ -16,9 +16,9 @@ from rag.generation import (
     user_message,
     verify_reply,
 )
+from rag.answering.providers import AnthropicChat, OpenAIChat
 from rag.models import Answer, Chunk, RetrievedChunk
-from rag.providers import AnthropicChat, OpenAIChat
-from rag.resilience import CircuitBreaker, ProviderError, RetryPolicy
+from rag.operations.resilience import CircuitBreaker, ProviderError, RetryPolicy
 from rag.service import QAService
 from tests.fakes.llm_servers import Failure, Hang, Reply, ScriptedLLMServer, passages, scripted_server, system_prompt
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.generation import SYSTEM_PROMPT, GenerativeAnswerer, user_message, verify_reply
+from rag.answering.generation import SYSTEM_PROMPT, GenerativeAnswerer, user_message, verify_reply
 from rag.service import QAService
 from rag.settings import Settings
 from tests.clean_env import clean_env, neutral_cwd
@@ -119,7 +119,7 @@ def test_a_real_small_model_gets_only_verified_citations_through(
         assert not re.search(r"\[\d", sentence.text)
 
     # What the service serves: generated and verified, or the extractive answer — never anything else.
-    with caplog.at_level(logging.INFO, logger="rag.generation"):
+    with caplog.at_level(logging.INFO, logger="rag.answering.generation"):
         answer = qa.ask(question, top_k=3)
     assert not [r for r in caplog.records if "failed" in r.getMessage()], "the model server did not answer"
     assert answer.answerable and answer.citations

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
+from rag.answering.generation import SYSTEM_PROMPT, GenerativeAnswerer
 from rag.errors import ConfigurationError
-from rag.generation import SYSTEM_PROMPT, GenerativeAnswerer
-from rag.ingest import ingest
+from rag.index.ingest import ingest
 from rag.models import Answer, answer_payload
-from rag.sentences import split_sentences
+from rag.reading.sentences import split_sentences
 from rag.service import QAService
 from rag.settings import Settings
 from tests.conftest import make_settings

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.ingest import ingest
-from rag.store import ChunkStore, connect, where
+from rag.index.ingest import ingest
+from rag.index.store import ChunkStore, connect, where
 from tests.conftest import make_settings
 
 

@@ -17,7 +17,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
 from api.slack_blocks import answer_messages, unescape
-from rag.ingest import ingest
+from rag.index.ingest import ingest
 from rag.service import QAService
 from rag.settings import Settings
 from tests.conftest import make_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.ingest import ingest
+from rag.index.ingest import ingest
 from rag.service import QAService
 from tests.conftest import make_settings
 

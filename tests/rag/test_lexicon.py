@@ -1,12 +1,12 @@
-"""The hiring-domain vocabulary (`rag/data/synonyms.txt`): the asker's word reaches the guide's."""
+"""The hiring-domain vocabulary (`rag/ranking/data/synonyms.txt`): the asker's word reaches the guide's."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.lexicon import expand_terms, in_guide_words, load_synonyms
+from rag.ranking.lexicon import expand_terms, in_guide_words, load_synonyms
+from rag.reading.text import content_terms
 from rag.service import QAService
-from rag.text import content_terms
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,9 @@
-"""Near-tied bullets of one list rank in the guide's order (rag/list_order.py)."""
+"""Near-tied bullets of one list rank in the guide's order (rag/ranking/list_order.py)."""
 
 from __future__ import annotations
 
-from rag.list_order import in_reading_order
 from rag.models import Chunk, ChunkKind
+from rag.ranking.list_order import in_reading_order
 from rag.service import QAService
 
 FLAGS = ("Hiring Tips", "Red Flags to Avoid")

@@ -16,11 +16,11 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
 from evals.metrics import citations_valid
-from rag.chunking import chunk_documents
-from rag.documents import Document, load_documents, read_source_text
-from rag.ingest import ingest
-from rag.markup import parse_html, parse_markdown, plain
+from rag.index.ingest import ingest
 from rag.models import Chunk, Citation, citation_payload, cite
+from rag.reading.chunking import chunk_documents
+from rag.reading.documents import Document, load_documents, read_source_text
+from rag.reading.markup import parse_html, parse_markdown, plain
 from rag.service import QAService
 from rag.settings import Settings
 from tests.conftest import make_settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.preview import about_the_document, sums_up_the_subject
+from rag.ranking.preview import about_the_document, sums_up_the_subject
 from rag.service import QAService
 
 

@@ -6,14 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answering import AnswerConfig, ExtractiveAnswerer, counted_unit
-from rag.coverage import only_promised, promised_only, unknown_names
-from rag.figures import ASKS_FOR_A_FIGURE
-from rag.followup import is_elliptical
+from rag.answering.extractive import AnswerConfig, ExtractiveAnswerer, counted_unit
 from rag.models import Chunk, RetrievedChunk
-from rag.parts import split_parts
+from rag.ranking.coverage import only_promised, promised_only, unknown_names
+from rag.ranking.figures import ASKS_FOR_A_FIGURE
+from rag.ranking.followup import is_elliptical
+from rag.ranking.parts import split_parts
+from rag.reading.text import content_terms
 from rag.service import QAService
-from rag.text import content_terms
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
 from rag.cli import main
-from rag.reporting import DAY, build_report, dataset_id, feedback_dataset, load_log
+from rag.operations.reporting import DAY, build_report, dataset_id, feedback_dataset, load_log
+from rag.operations.state import StateStore
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import StateStore
 from tests.conftest import make_settings
 
 COVERED = "What is the salary range for a senior AI engineer?"

@@ -1,11 +1,11 @@
-"""A pay question about a role the guide names but never pays is declined (rag/roles.py)."""
+"""A pay question about a role the guide names but never pays is declined (rag/ranking/roles.py)."""
 
 from __future__ import annotations
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.retrieval import RetrievalConfig
-from rag.roles import roles_in, unpaid_roles, unpaid_roles_asked
+from rag.ranking.retrieval import RetrievalConfig
+from rag.ranking.roles import roles_in, unpaid_roles, unpaid_roles_asked
 from rag.service import QAService
 from rag.settings import Settings
 
@@ -61,7 +61,7 @@ def test_each_coverage_rule_has_its_switch(built_settings: Settings, embed_model
         "decline_promised_only": "Is it legal to ask about salary history in the interview?",
         "decline_unknown_names": "What do AI engineers earn in Miami?",
     }
-    # Shipped, the rules are off: each is a signal of the calibrated abstention (rag/abstaining.py).
+    # Shipped, the rules are off: each is a signal of the calibrated abstention (rag/answering/abstaining.py).
     shipped = QAService(built_settings, embed_model)
     shipped.load()
     for switch, question in questions.items():

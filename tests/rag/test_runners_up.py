@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from rag.answering import AnswerConfig, ExtractiveAnswerer
+from rag.answering.extractive import AnswerConfig, ExtractiveAnswerer
 from rag.models import Chunk, RetrievedChunk
-from rag.retrieval import RetrievalConfig
+from rag.ranking.retrieval import RetrievalConfig
 from rag.service import QAService
 
 SECTION = ("Hiring Tips", "Quick Sourcing Guide", "Top Platforms")

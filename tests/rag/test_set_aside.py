@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from rag.ranking.set_aside import without_set_aside
 from rag.service import QAService
-from rag.set_aside import without_set_aside
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,8 @@ import re
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.answering import ExtractiveAnswerer
-from rag.models import Answer, Chunk, RetrievedChunk
-from rag.service import QAService
-from rag.shapes import (
+from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.shapes import (
     MAX_LIST_ITEMS,
     Asked,
     Outline,
@@ -20,6 +18,8 @@ from rag.shapes import (
     row_cells,
     table_columns,
 )
+from rag.models import Answer, Chunk, RetrievedChunk
+from rag.service import QAService
 
 SALARY_ROWS = [
     "San Francisco Bay Area $180,000 - $250,000 High (1.8x national average)",

@@ -16,11 +16,11 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
 from rag.errors import ConfigurationError
-from rag.reporting import build_report
+from rag.operations.reporting import build_report
+from rag.operations.state import StateStore, open_state_store, set_wal
+from rag.operations.state_postgres import PostgresStateStore
 from rag.service import QAService
 from rag.settings import Settings
-from rag.state import StateStore, open_state_store, set_wal
-from rag.state_postgres import PostgresStateStore
 from tests.chroma_server import free_port
 from tests.conftest import make_settings
 from tests.postgres_server import postgres_dsn  # noqa: F401 (a fixture)

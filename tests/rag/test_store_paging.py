@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import store as store_module
+from rag.index import store as store_module
+from rag.index.store import ChunkStore, connect, where
 from rag.models import Chunk
-from rag.store import ChunkStore, connect, where
 from tests.conftest import make_settings
 
 

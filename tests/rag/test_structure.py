@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_documents
-from rag.documents import load_documents
+from rag.reading.chunking import chunk_documents
+from rag.reading.documents import load_documents
 from tests.conftest import CORPUS
 
 # A sample of the guide's outline, written by reading the guide: where a unit's text starts -> its section.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.models import Chunk
+from rag.ranking.superlative import direction, extreme_row
 from rag.service import QAService
-from rag.superlative import direction, extreme_row
 
 
 def row(n: int, text: str) -> Chunk:

@@ -6,8 +6,8 @@ import contextvars
 import threading
 import time
 
+from rag.operations.timing import current_trace, record_outcome, stage, traced
 from rag.service import QAService
-from rag.timing import current_trace, record_outcome, stage, traced
 
 
 def test_nested_stages_are_exclusive() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rag.state import StateStore
+from rag.operations.state import StateStore
 
 DAY = 24 * 3600.0
 # A weekly mean top-1 similarity that moves by this much is flagged: the questions or the corpus changed.

@@ -8,10 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from rag.counterpart import role_label
-from rag.followup import row_label
-from rag.models import Chunk, RetrievedChunk
-from rag.shapes import (
+from rag.answering.shapes import (
     LIST_CUE,
     MAX_LIST_ITEMS,
     SECTION_WORDS,
@@ -21,7 +18,10 @@ from rag.shapes import (
     asks_for_a_list,
     table_columns,
 )
-from rag.text import content_terms
+from rag.models import Chunk, RetrievedChunk
+from rag.ranking.counterpart import role_label
+from rag.ranking.followup import row_label
+from rag.reading.text import content_terms
 
 # How many of the best passages are looked through for items of one list.
 SIBLING_DEPTH = 3

@@ -13,9 +13,7 @@ from pathlib import Path
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.figures import ASKS_FOR_A_FIGURE, ASKS_FOR_A_PERCENTAGE, FIGURE
-from rag.models import Answer, Chunk, Citation, RetrievedChunk, cite
-from rag.quoting import (
+from rag.answering.quoting import (
     Quote,
     QuoteGroup,
     answer_span,
@@ -27,13 +25,15 @@ from rag.quoting import (
     unit_terms,
     whole_list,
 )
-from rag.sentences import split_sentences
-from rag.shapes import Asked, Outline, Shape, asks_about_a_section
-from rag.text import STOPWORDS, content_terms, raw_words, stem
+from rag.answering.shapes import Asked, Outline, Shape, asks_about_a_section
+from rag.models import Answer, Chunk, Citation, RetrievedChunk, cite
+from rag.ranking.figures import ASKS_FOR_A_FIGURE, ASKS_FOR_A_PERCENTAGE, FIGURE
+from rag.reading.sentences import split_sentences
+from rag.reading.text import STOPWORDS, content_terms, raw_words, stem
 
 DEFAULT_THRESHOLD = 0.35
 
-# A percentage, which a question for one needs (rag/figures.py).
+# A percentage, which a question for one needs (rag/ranking/figures.py).
 PERCENTAGE = re.compile(r"\d\s?%|\bper\s?cent\b", re.IGNORECASE)
 # A question that counts something is answered by a figure that names it: "how many weeks of leave"
 # is not answered by a salary.
@@ -83,10 +83,10 @@ class AnswerConfig:
     # at 90 (60: .654; 120: as 90), median answer 36 -> 45 words; the guide's answers unchanged.
     whole_paragraph_words: int = 90
     # A question for a figure ("how many …?") whose answer quotes none abstains. Off: whether the
-    # best passages hold a figure is one of the abstention model's signals (rag/abstaining.py), and
+    # best passages hold a figure is one of the abstention model's signals (rag/answering/abstaining.py), and
     # as a rule it declined questions the documents answer in words ("there is no bank of sick days").
     figures_or_nothing: bool = False
-    # The answer takes the shape the question asks for (rag/shapes.py): a whole list, a part of the
+    # The answer takes the shape the question asks for (rag/answering/shapes.py): a whole list, a part of the
     # document, a table row alone. Off: one passage per part and close runners-up, as before.
     shapes: bool = True
 
@@ -141,7 +141,7 @@ class ExtractiveAnswerer:
         are the best of each part). With what the question `asked` of the documents' structure, a list
         question is answered with its whole list and a question about a part with that part. Below the
         threshold it abstains: `confidence` is the calibrated probability that the documents answer
-        the question (rag/abstaining.py); without one, the best passage's similarity decides."""
+        the question (rag/answering/abstaining.py); without one, the best passage's similarity decides."""
         if confidence is None:
             confidence = self.confidence(retrieved)
         if not retrieved or confidence < self.threshold:

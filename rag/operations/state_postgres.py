@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from rag.errors import ConfigurationError
-from rag.state import StateStore, Turn
+from rag.operations.state import StateStore, Turn
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     source TEXT NOT NULL,
     created DOUBLE PRECISION NOT NULL
 );
--- One vote per voter per answer (see rag/state.py); the column is added to a store made before it.
+-- One vote per voter per answer (see rag/operations/state.py); the column is added to a store made before it.
 ALTER TABLE feedback ADD COLUMN IF NOT EXISTS voter TEXT;
 CREATE UNIQUE INDEX IF NOT EXISTS feedback_voter ON feedback (query_id, voter);
 CREATE TABLE IF NOT EXISTS events (

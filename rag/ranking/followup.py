@@ -14,10 +14,10 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from rag.lexicon import SynonymGroup, canonical_phrases, canonical_terms
 from rag.models import Chunk
-from rag.superlative import direction
-from rag.text import content_terms, raw_words, stem
+from rag.ranking.lexicon import SynonymGroup, canonical_phrases, canonical_terms
+from rag.ranking.superlative import direction
+from rag.reading.text import content_terms, raw_words, stem
 
 CONNECTIVE = re.compile(
     r"^\s*(?:(?:and|but|or|so|also|ok|okay)\b[\s,]*)?(?:(?:what|how)\s+about|what\s+of|same\s+(?:for|in|at)|and)?\s*",

@@ -14,8 +14,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
-from rag.sentences import split_sentences
-from rag.structure import Block, BlockKind
+from rag.reading.sentences import split_sentences
+from rag.reading.structure import Block, BlockKind
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 HTML_SUFFIXES = (".html", ".htm")

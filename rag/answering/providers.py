@@ -1,6 +1,6 @@
 """Chat model adapters over the official client libraries: the OpenAI Chat Completions API (OpenAI,
 vLLM, Ollama, llama.cpp's server...) and Anthropic's Messages API. Each turns its library's errors
-into `ProviderError`; retries and the circuit breaker live in `rag.resilience`, so the libraries'
+into `ProviderError`; retries and the circuit breaker live in `rag.operations.resilience`, so the libraries'
 own retries are switched off (one policy, one place, configured by settings)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 from types import ModuleType
 from typing import Any
 
-from rag.resilience import ProviderError
+from rag.operations.resilience import ProviderError
 
 # Statuses worth another attempt: rate limited, timed out on their side, overloaded or broken.
 RETRYABLE_STATUS = frozenset({408, 409, 429})

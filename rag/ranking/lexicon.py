@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from rag.text import content_terms, raw_words, stem
+from rag.reading.text import content_terms, raw_words, stem
 
 SYNONYMS_FILE = Path(__file__).parent / "data" / "synonyms.txt"
 

@@ -13,11 +13,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.answering import ExtractiveAnswerer
+from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.shapes import Asked
 from rag.models import Answer, RetrievedChunk, cite
-from rag.resilience import CircuitBreaker, ProviderError, RetryPolicy
-from rag.sentences import NOT_AN_END
-from rag.shapes import Asked
+from rag.operations.resilience import CircuitBreaker, ProviderError, RetryPolicy
+from rag.reading.sentences import NOT_AN_END
 
 log = logging.getLogger(__name__)
 

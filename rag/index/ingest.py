@@ -13,13 +13,13 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.chunking import chunk_documents
-from rag.documents import load_documents
+from rag.reading.chunking import chunk_documents
+from rag.reading.documents import load_documents
 from rag.errors import CorpusError, IndexDamaged, IndexUnavailable, RagError
-from rag.ingest_lease import server_ingest_lease
+from rag.index.ingest_lease import server_ingest_lease
 from rag.models import Chunk
 from rag.settings import Settings
-from rag.store import ChunkStore, IndexVersion, connect, release_client, where
+from rag.index.store import ChunkStore, IndexVersion, connect, release_client, where
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from rag.followup import resolve_followup
 from rag.models import Answer
+from rag.operations.state import StateStore
+from rag.ranking.followup import resolve_followup
 from rag.service import QAService
-from rag.state import StateStore
 
 
 def ask_in_conversation(

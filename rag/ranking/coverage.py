@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from rag.lexicon import SynonymGroup
-from rag.text import STOPWORDS, content_terms, raw_words, stem
+from rag.ranking.lexicon import SynonymGroup
+from rag.reading.text import STOPWORDS, content_terms, raw_words, stem
 
 # A word, hyphenated or slashed words, or a code with a bracketed letter ("401(k)", "403(b)").
 NAME = re.compile(r"[\w'’]+(?:\([A-Za-z0-9]\))?(?:[-/][\w'’]+)*")
@@ -60,7 +60,7 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
 
 def promised_only(delivered: set[str], previews: Iterable[str], synonyms: tuple[SynonymGroup, ...]) -> frozenset[str]:
     """The topics the guide promises where it describes itself (a preview, a table of contents:
-    rag/preview.py) and does not cover: the word each promise leads with ("Legal compliance
+    rag/ranking/preview.py) and does not cover: the word each promise leads with ("Legal compliance
     guidelines …") when the body's words (`delivered`, stemmed) do not hold it, not even as a synonym
     of a body word ("tech" is in the body as "technology"). Only the leading word: the others are how
     a promise is phrased ("… across major markets"), and declining every question about "major" red

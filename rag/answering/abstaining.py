@@ -2,7 +2,7 @@
 similar the best passages are, how far the best leads, how much of the question they cover, words
 and names the corpus never uses), in place of a threshold on one similarity and a rule per kind of
 miss. A logistic model turns the signals into the probability that the question is answerable; its
-weights and the threshold below which the answerer declines are data (rag/abstention.json), fitted
+weights and the threshold below which the answerer declines are data (rag/answering/abstention.json), fitted
 on the tune splits of both corpora by `python -m evals.fit_abstention`."""
 
 from __future__ import annotations

@@ -8,14 +8,14 @@ from typing import Protocol
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.answering import ExtractiveAnswerer, load_threshold
+from rag.answering.extractive import ExtractiveAnswerer, load_threshold
+from rag.answering.generation import ChatProvider, GenerativeAnswerer
+from rag.answering.providers import AnthropicChat, OpenAIChat
+from rag.answering.shapes import Asked
 from rag.errors import ConfigurationError
-from rag.generation import ChatProvider, GenerativeAnswerer
 from rag.models import Answer, RetrievedChunk
-from rag.providers import AnthropicChat, OpenAIChat
-from rag.resilience import CircuitBreaker, RetryPolicy
+from rag.operations.resilience import CircuitBreaker, RetryPolicy
 from rag.settings import Settings
-from rag.shapes import Asked
 
 # Local OpenAI-compatible servers (llama.cpp, vLLM, Ollama) ignore the key, but the client wants one.
 NO_KEY_NEEDED = "not-needed"

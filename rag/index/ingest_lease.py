@@ -23,7 +23,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
 from rag.errors import IndexUnavailable, RagError
-from rag.store import META_COLLECTION
+from rag.index.store import META_COLLECTION
 
 LEASE_ID = "ingest_lease"
 TTL_SECONDS = 60.0

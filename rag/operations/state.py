@@ -257,7 +257,7 @@ def open_state_store(settings: Settings) -> StateStore:
         "max_logged_queries": settings.query_log_max_entries,
     }
     if settings.state_dsn:
-        from rag.state_postgres import PostgresStateStore  # psycopg is loaded only when it is used
+        from rag.operations.state_postgres import PostgresStateStore  # psycopg is loaded only when it is used
 
         return PostgresStateStore(settings.state_dsn, **limits)
     return StateStore(settings.state_path, **limits)

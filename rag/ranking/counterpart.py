@@ -18,10 +18,10 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from rag.followup import GroupKey, alternative_groups, row_label
-from rag.lexicon import SynonymGroup
 from rag.models import Chunk
-from rag.parts import word_terms
+from rag.ranking.followup import GroupKey, alternative_groups, row_label
+from rag.ranking.lexicon import SynonymGroup
+from rag.ranking.parts import word_terms
 
 # "Red Flags: …", "AI-Fluency Expectation: …": a short label before a colon names the chunk's role.
 LABEL = re.compile(r"^\s*([A-Za-z][\w&/' -]{0,40}?):\s")

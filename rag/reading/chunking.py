@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 
-from rag.documents import Document
-from rag.markup import parse_html, parse_markdown, plain_text
 from rag.models import Chunk
-from rag.sentences import split_sentences
-from rag.structure import Block, parse_plain_text
+from rag.reading.documents import Document
+from rag.reading.markup import parse_html, parse_markdown, plain_text
+from rag.reading.sentences import split_sentences
+from rag.reading.structure import Block, parse_plain_text
 
 # Units longer than this are split at sentence ends, so that no quote drowns its fact. Measured
 # on the golden set: 40 keeps hit rates (120 and 60 were no better) while the top 5 shrink from

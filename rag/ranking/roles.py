@@ -14,7 +14,7 @@ import itertools
 import re
 from collections.abc import Iterable
 
-from rag.text import STOPWORDS, raw_words, stem
+from rag.reading.text import STOPWORDS, raw_words, stem
 
 # A person's job, as a noun: "engineers", not "engineering"; "managers", not "management".
 JOB = r"(?:engineer|scientist|architect|lead|manager|analyst|developer|researcher|designer|director|recruiter)s?"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.models import Chunk
-from rag.text import STOPWORDS, content_terms, raw_words
+from rag.reading.text import STOPWORDS, content_terms, raw_words
 
 Shape = Literal["fact", "list", "section", "table", "comparison"]
 

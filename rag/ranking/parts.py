@@ -13,10 +13,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.followup import alternatives
-from rag.lexicon import SynonymGroup, canonical_terms
 from rag.models import Chunk
-from rag.text import raw_words, stem
+from rag.ranking.followup import alternatives
+from rag.ranking.lexicon import SynonymGroup, canonical_terms
+from rag.reading.text import raw_words, stem
 
 CLAUSE_BREAK = re.compile(
     r"(?:\?\s+|[,;]\s*(?:and|also|plus|but)\s+(?=(?:what|how|which|who|where|when|why|is|are|do|does|should|can)\b))",

@@ -17,12 +17,16 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters, VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from rag.counterpart import Counterparts
-from rag.coverage import corpus_vocabulary, only_promised, promised_only, unknown_names
-from rag.experience import levels_in, with_level_named
-from rag.figures import FIGURE, asks_for_a_figure, asks_for_a_percentage
-from rag.followup import alternative_groups, row_label, slot_vocabulary
-from rag.lexicon import (
+from rag.answering.shapes import SECTION_CUE, Asked, Outline, asks_about_a_section, is_plural
+from rag.models import Chunk, RetrievedChunk
+from rag.operations.timing import stage
+from rag.ranking.counterpart import Counterparts
+from rag.ranking.coverage import corpus_vocabulary, only_promised, promised_only, unknown_names
+from rag.ranking.experience import levels_in, with_level_named
+from rag.ranking.features import Candidate, PassageFacts, feature_matrix
+from rag.ranking.figures import FIGURE, asks_for_a_figure, asks_for_a_percentage
+from rag.ranking.followup import alternative_groups, row_label, slot_vocabulary
+from rag.ranking.lexicon import (
     SynonymGroup,
     common_terms,
     expand_terms,
@@ -30,18 +34,14 @@ from rag.lexicon import (
     load_synonyms,
     strip_common_words,
 )
-from rag.list_order import in_reading_order
-from rag.models import Chunk, RetrievedChunk
-from rag.parts import Members, split_parts
-from rag.preview import about_the_document, sums_up_the_subject
-from rag.ranking.features import Candidate, PassageFacts, feature_matrix
+from rag.ranking.list_order import in_reading_order
 from rag.ranking.model import LinearRanker
-from rag.roles import unpaid_roles, unpaid_roles_asked
-from rag.set_aside import set_aside_phrases, without_set_aside
-from rag.shapes import SECTION_CUE, Asked, Outline, asks_about_a_section, is_plural
-from rag.superlative import KIND_ASKED_FOR, direction, extreme_row, without_kind_asked_for
-from rag.text import content_terms, raw_words
-from rag.timing import stage
+from rag.ranking.parts import Members, split_parts
+from rag.ranking.preview import about_the_document, sums_up_the_subject
+from rag.ranking.roles import unpaid_roles, unpaid_roles_asked
+from rag.ranking.set_aside import set_aside_phrases, without_set_aside
+from rag.ranking.superlative import KIND_ASKED_FOR, direction, extreme_row, without_kind_asked_for
+from rag.reading.text import content_terms, raw_words
 
 # A word that names a constraint of the question is used by at most this share of passages.
 RARE_SHARE = 0.1
@@ -77,26 +77,26 @@ class RetrievalConfig:
     named_alternatives: bool = True
     split_parts: bool = True  # several-part questions are retrieved part by part
     # "Which metro pays the most?": when the best chunk is a table row, the row at the extreme of the
-    # figure the question compares is ranked first (rag/superlative.py).
+    # figure the question compares is ranked first (rag/ranking/superlative.py).
     superlatives: bool = True
     set_asides: bool = True  # "Besides location, …": the set-aside phrase is not searched for
-    levels_for_years: bool = True  # "4 yrs experience" is searched for with "Mid-Level" (rag/experience.py)
+    levels_for_years: bool = True  # "4 yrs experience" is searched for with "Mid-Level" (rag/ranking/experience.py)
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
     # The fused score of a chunk in a section about the document itself (a preview, a table of
-    # contents: rag/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9;
+    # contents: rag/ranking/preview.py) is scaled by this. Tuned on the golden set's tune split (0.6-0.9;
     # 0.0 drops them, and a question about the guide itself could no longer find its preview).
     preview_weight: float = 0.7
     # ... and of a chunk in a summary ("Key Highlights") by this, unless the question asks for a figure
-    # (rag/preview.py). On the tune split 0.9 to 0.7 tie (hit@1 .779 -> .818), 0.95 gains less and 0.5
+    # (rag/ranking/preview.py). On the tune split 0.9 to 0.7 tie (hit@1 .779 -> .818), 0.95 gains less and 0.5
     # loses; 1.0 turns it off.
     summary_weight: float = 0.9
     # Bullets of the best chunk's list that score at least this share of it rank in the guide's order
-    # (rag/list_order.py); 1.0 turns it off. 0.9, the answerer's sibling ratio, beat 0.95 on tune.
+    # (rag/ranking/list_order.py); 1.0 turns it off. 0.9, the answerer's sibling ratio, beat 0.95 on tune.
     list_order_ratio: float = 0.9
     # Questions about what the guide does not cover are declined before an answer is composed: a name
-    # it never mentions ("Miami", "401(k)": rag/coverage.py), a topic it only promises ("legal"), or
-    # the pay of a role it names but never pays ("data scientist": rag/roles.py).
-    # Off: each is one signal of the calibrated abstention (rag/abstaining.py), weighed with the others.
+    # it never mentions ("Miami", "401(k)": rag/ranking/coverage.py), a topic it only promises ("legal"), or
+    # the pay of a role it names but never pays ("data scientist": rag/ranking/roles.py).
+    # Off: each is one signal of the calibrated abstention (rag/answering/abstaining.py), weighed with the others.
     decline_unknown_names: bool = False
     decline_promised_only: bool = False
     decline_unpaid_roles: bool = False
@@ -263,7 +263,7 @@ class HybridRetriever(BaseRetriever):
         )
 
     def abstention_signals(self, question: str, retrieved: Sequence[RetrievedChunk]) -> np.ndarray:
-        """The signals of rag/abstaining.py for `question` and its ranking, in the order of SIGNALS.
+        """The signals of rag/answering/abstaining.py for `question` and its ranking, in the order of SIGNALS.
         A word of the question counts as covered by passages that hold it or one of its domain
         synonyms; a word the corpus never uses weighs as much as its rarest one."""
         terms = [t for t in dict.fromkeys(content_terms(question)) if t not in self.common] or content_terms(question)

@@ -181,7 +181,7 @@ def test_an_opened_note_is_never_under_the_composer(browser: Browser, page_url: 
     page, problems = open_page(browser, page_url, viewport=screen)
     ask(page, "What do AI engineers earn in Austin?")
     ask(page, "And in Seattle?")
-    last = ask(page, "What should we pay a mid-level engineer in Seattle?")
+    last = ask(page, "Austin or Denver: which pays more?")  # two parts, two notes
     answer = page.locator(f".turn:nth-child({last}) .answer")
     composer_top = page.locator(".composer").bounding_box()["y"]  # type: ignore[index]
     for n in (1, 2):

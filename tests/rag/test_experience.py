@@ -45,6 +45,6 @@ def test_the_level_is_named_after_the_question() -> None:
         ("What pay fits an engineer with two years of experience?", "Entry Level (0-2 years)"),
     ],
 )
-def test_years_land_on_the_levels_salary_row(service: QAService, question: str, row: str) -> None:
-    answer = service.ask(question)
+def test_years_land_on_the_levels_salary_row(ruled_service: QAService, question: str, row: str) -> None:
+    answer = ruled_service.ask(question)
     assert [c.quote.split(":")[0] for c in answer.citations] == [row]

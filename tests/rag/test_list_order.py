@@ -28,7 +28,7 @@ def test_nothing_moves_when_the_best_chunk_is_no_bullet() -> None:
     assert fused == {1: 0.96, 0: 0.95, 2: 1.0}
 
 
-def test_a_bullet_cut_in_pieces_reads_in_order(service: QAService) -> None:
-    found = service.retrieve("What tools for model monitoring are mentioned?", 2)
+def test_a_bullet_cut_in_pieces_reads_in_order(ruled_service: QAService) -> None:
+    found = ruled_service.retrieve("What tools for model monitoring are mentioned?", 2)
     first, second = (r.chunk for r in found)
     assert first.text.startswith("MLOps and model monitoring") and second.start > first.start

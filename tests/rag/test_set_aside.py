@@ -22,8 +22,8 @@ def test_the_set_aside_phrase_is_dropped(question: str, searched: str) -> None:
     assert without_set_aside(question) == searched
 
 
-def test_a_set_aside_topic_does_not_lead_the_ranking(service: QAService) -> None:
+def test_a_set_aside_topic_does_not_lead_the_ranking(ruled_service: QAService) -> None:
     question = "Other than the city, what drives an AI engineer's salary higher or lower?"
-    top = service.retrieve(question, 3)
+    top = ruled_service.retrieve(question, 3)
     assert any(r.chunk.text.startswith("Compensation Factors:") for r in top)
     assert not any(r.chunk.kind == "table_row" for r in top)  # no city's row

@@ -115,10 +115,11 @@ def main(argv: list[str] | None = None) -> int:
             "unanswerable_declined": round(float(((pp < threshold) & ~yy).sum() / max((~yy).sum(), 1)), 3),
             "answerable_declined": round(float(((pp < threshold) & yy).sum() / max(yy.sum(), 1)), 3),
         }
+    trained_on = {c: [f"{d.name}:{s or 'all'}" for d, s in TUNE[c]] for c in CORPORA}
     payload = {
         "threshold": threshold,
         "model": {"signals": list(SIGNALS), "weights": [round(float(v), 6) for v in w], "bias": round(b, 6)},
-        "trained_on": {c: [f"{d.name}:{s or 'all'}" for d, s in TUNE[c]] for c in CORPORA},
+        "trained_on": trained_on,
         "out_of_fold": by_corpus,
         "command": "python -m evals.fit_abstention",
         "calibrated": time.strftime("%Y-%m-%d"),
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"`{payload['command']}` on {time.strftime('%Y-%m-%d')}: a logistic model over the signals of",
         "`rag/answering/abstaining.py`, fitted on the tune sets of both corpora "
-        + ", ".join(f"{c}: {', '.join(v)}" for c, v in payload["trained_on"].items())
+        + ", ".join(f"{c}: {', '.join(v)}" for c, v in trained_on.items())
         + ". The threshold is chosen on out-of-fold probabilities (5 folds): the most unanswerable",
         f"questions declined with at most {MAX_FALSE_ABSTENTION:.0%} of answerable ones declined.",
         "",

@@ -13,7 +13,9 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +123,10 @@ def quality(groups: list[Group], score) -> dict[str, float]:  # type: ignore[no-
     }
 
 
+def linear_scores(weights: np.ndarray, group: Group) -> np.ndarray:
+    return group.rows @ weights
+
+
 def folds_of(groups: list[Group], k: int) -> list[list[int]]:
     order = np.random.default_rng(17).permutation(len(groups))
     return [sorted(order[i::k].tolist()) for i in range(k)]
@@ -147,7 +153,7 @@ def cross_validate(groups: list[Group], k: int, mask: np.ndarray | None = None, 
         held = [groups[i] for i in fold]
         train = [g for i, g in enumerate(groups) if i not in set(fold)]
         w = fit(train, mask)
-        systems = {"linear": lambda g, w=w: g.rows @ w}
+        systems: dict[str, Callable[[Group], np.ndarray]] = {"linear": partial(linear_scores, w)}
         if models:
             systems["hand-set"] = lambda g: g.hand_set
             with contextlib.suppress(ImportError):  # LightGBM is in the eval extras only

@@ -34,6 +34,7 @@ class Answerer(Protocol):
         retrieved: Sequence[RetrievedChunk],
         parts: int = 1,
         asked: Asked | None = None,
+        confidence: float | None = None,
     ) -> Answer: ...
 
 

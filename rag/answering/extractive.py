@@ -114,7 +114,9 @@ def relevance(question_vector: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 
 class ExtractiveAnswerer:
-    """Quotes the guide. Abstains when the best evidence is less similar than the calibrated threshold."""
+    """Quotes the documents. Abstains below the calibrated threshold: of the probability that the
+    documents answer the question (rag/answering/abstaining.py), or, given no model, of the best
+    passage's similarity."""
 
     name = "extractive"
 

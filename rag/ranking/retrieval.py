@@ -1,6 +1,9 @@
-"""Hybrid retrieval: dense similarity from Chroma and BM25 over the same chunks, fused linearly
-(cosine plus weighted, normalised BM25; reciprocal-rank fusion is the measured alternative), written
-as a llama-index retriever so it composes with llama-index tooling."""
+"""Where a question is ranked: a dense search (Chroma) and BM25 over the same chunks each give their
+candidates, every candidate gets its feature row (rag/ranking/features.py) and one learned function
+scores them (rag/ranking/model.py). Written as a llama-index retriever so it composes with llama-index
+tooling. The fused score with hand-set adjustments it replaced stays as `learned=False`, to measure
+against; the rules that remain (parts, superlatives, follow-up counterparts) and those retired (each
+a switch of `RetrievalConfig`) act around the scoring."""
 
 from __future__ import annotations
 
@@ -110,7 +113,7 @@ class RetrievalConfig:
     # gain on the guide's `external` and `shapes_blind2`, a loss on `fresh2` and on 18F's tune split.
     constraint_parts: bool = False
     # One learned ranking function (rag/ranking/) in place of the hand-set adjustments of the fused
-    # score (preview and summary step-downs, list order, the named alternative's counterpart first).
+    # score (preview and summary step-downs, fusion weights). Off: those adjustments, to measure against.
     learned: bool = True
     k1: float = 1.2
     b: float = 0.75

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
+from evals.corpora import CORPORA
 from evals.metrics import citations_valid
 from rag.index.ingest import ingest
 from rag.models import Chunk, Citation, citation_payload, cite
@@ -25,7 +26,7 @@ from rag.service import QAService
 from rag.settings import Settings
 from tests.conftest import make_settings
 
-PAGES = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "18f-handbook" / "pages"
+PAGES = CORPORA["18f"]
 needs_pages = pytest.mark.skipif(not PAGES.is_dir(), reason="the 18F handbook pages are not beside the project")
 
 # What no plain text may hold: strong emphasis, a link's target, a table pipe, code backticks, a template tag.

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.floors import GATED_SETS, floors_for, main, replace_table, wilson_bound, z_score
+from evals.corpora import CORPORA
+from evals.floors import GATED_SETS, floors_for, main, relative, replace_table, wilson_bound, z_score
 
 
 def test_wilson_bounds_match_known_values() -> None:
@@ -104,10 +105,9 @@ def test_the_command_writes_the_table_of_a_split_from_a_rag_eval_json(tmp_path: 
     assert '"hit@1" = ' in text and "# measured 0.750, n = 40" in text
     assert "one-sided 95% Wilson bounds" in text
     # The commands that remake the table: the set's own `rag eval`, over its corpus and split.
-    assert (
-        "rag eval --dataset evals/datasets/18f.jsonl --corpus ../shared/corpora/18f-handbook/pages --split heldout"
-        in text
-    )
+    # (`../shared/…` where the shared folder lies beside the checkout; else where it was found.)
+    corpus = relative(CORPORA["18f"])
+    assert f"rag eval --dataset evals/datasets/18f.jsonl --corpus {corpus} --split heldout" in text
     assert f"python -m evals.floors --json {run} --dataset 18f.heldout --confidence 0.95 --write" in text
     with pytest.raises(SystemExit, match="no 'project' summary of split 'tune'"):
         main(["--json", str(run), "--dataset", "18f.tune"])

@@ -22,7 +22,7 @@ from evals.corpora import CORPORA, TUNE, service_for
 from evals.dataset import load_dataset
 from rag.answering.abstaining import SIGNALS
 from rag.index.embedding import load_embed_model
-from rag.settings import Settings
+from rag.settings import DEFAULT_THRESHOLD_FILE, Settings
 
 L2 = 0.05
 FOLDS = 5
@@ -97,7 +97,7 @@ def curve_table(p: np.ndarray, y: np.ndarray, corpora: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "rag" / "abstention.json"))
+    parser.add_argument("--out", default=str(DEFAULT_THRESHOLD_FILE))
     parser.add_argument("--report", default=str(ROOT / "evals" / "reports" / "abstention.md"))
     args = parser.parse_args(argv)
     x, y, corpora = collect()

@@ -5,7 +5,6 @@ copied in). A corpus other than the configured one gets its own index beside the
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -15,15 +14,9 @@ from rag.ranking.retrieval import RetrievalConfig
 from rag.service import QAService
 from rag.settings import Settings
 
+from evals.shared import shared_folder
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def shared_folder() -> Path:
-    """The shared folder beside the project (`../shared`), wherever the project was cloned: named by
-    RAG_SHARED_DIR, else beside this checkout, else where it lies on these machines."""
-    named = os.environ.get("RAG_SHARED_DIR")
-    candidates = [Path(named)] if named else [ROOT.parent / "shared", Path("/work/shared")]
-    return next((c for c in candidates if c.is_dir()), candidates[0])
 
 
 CORPORA: dict[str, Path] = {

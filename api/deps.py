@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rag.operations.state import StateStore
+from rag.operations.state_contract import SharedState
 from rag.service import QAService
 from rag.settings import Settings
 
@@ -19,10 +19,10 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_state(request: Request) -> StateStore:
+def get_state(request: Request) -> SharedState:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-StateDep = Annotated[StateStore, Depends(get_state)]
+StateDep = Annotated[SharedState, Depends(get_state)]
 ServiceDep = Annotated[QAService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,7 +1,10 @@
 """Every error becomes the contract's shape, `{"error": {"code", "message"}}`, in this one place. Each also
 carries OpenAI's two other fields, `type` and `param` (the field at fault, or null), so that the official
 `openai` client reads `e.type` and `e.param` from this service as from OpenAI's. A field is written one way
-everywhere, as a caller would write it: `messages[0].content`."""
+everywhere, as a caller would write it: `messages[0].content`.
+
+The OpenAI-compatible route answers bad input as OpenAI does, with 400 (the `openai` client raises
+`BadRequestError`, which is what code written against OpenAI catches), where the service's own routes keep 422."""
 
 from __future__ import annotations
 
@@ -13,6 +16,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import ConfigurationError, IndexMissing, IndexUnavailable, InvalidQuestion, RagError
+
+# The routes that speak OpenAI's wire format, and the legacy one a client may call instead (llama-index's
+# `OpenAILike` does unless told `is_chat_model=True`).
+OPENAI_ROUTES = frozenset({"/v1/chat/completions"})
+LEGACY_COMPLETIONS = "/v1/completions"
+LEGACY_COMPLETIONS_MESSAGE = (
+    "this service does not serve the legacy Completions API (POST /v1/completions); ask POST "
+    "/v1/chat/completions with `messages` instead (llama-index's OpenAILike: set is_chat_model=True)"
+)
 
 STATUS_OF: list[tuple[type[RagError], int]] = [
     (InvalidQuestion, 422),
@@ -51,34 +63,61 @@ def field_path(loc: Sequence[int | str]) -> str:
     return path or "body"
 
 
-def describe_validation(exc: RequestValidationError) -> tuple[str, str, str | None]:
-    """The code, the message and the first field at fault of a request that failed validation."""
+def error_field(error: dict[str, object]) -> str:
+    """The field an error is about: where it was found, or, for a rule about the body as a whole ("one of
+    two fields"), the field its validator names in `ctx["field"]`."""
+    path = field_path(error.get("loc", ()))  # type: ignore[arg-type]
+    ctx = error.get("ctx")
+    if path == "body" and isinstance(ctx, dict) and isinstance(ctx.get("field"), str):
+        return str(ctx["field"])
+    return path
+
+
+def describe_validation(exc: RequestValidationError, openai_route: bool = False) -> tuple[str, str, str | None]:
+    """The code, the message and the first field at fault of a request that failed validation. On the
+    OpenAI-compatible route a field it does not know is named as OpenAI names it."""
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return "invalid_json", "the request body is not valid JSON", None
-    paths = [field_path(e.get("loc", ())) for e in errors]
-    parts = [f"{path}: {e.get('msg', 'invalid')}" for path, e in zip(paths[:3], errors[:3])]
+    paths = [error_field(e) for e in errors]
+    parts = []
+    for path, e in zip(paths[:3], errors[:3]):
+        if openai_route and e.get("type") == "extra_forbidden":
+            parts.append(f"Unrecognized request argument supplied: {path}")
+        else:
+            parts.append(f"{path}: {e.get('msg', 'invalid')}")
     param = paths[0] if paths and paths[0] != "body" else None
     return "invalid_request", "; ".join(parts), param
 
 
+def is_openai_route(request: Request) -> bool:
+    return request.url.path in OPENAI_ROUTES
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        code, message, param = describe_validation(exc)
-        return error_response(400 if code == "invalid_json" else 422, code, message, param=param)
+    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        openai_route = is_openai_route(request)
+        code, message, param = describe_validation(exc, openai_route)
+        status = 400 if code == "invalid_json" or openai_route else 422
+        return error_response(status, code, message, param=param)
 
     @app.exception_handler(RagError)
-    async def on_domain_error(_: Request, exc: RagError) -> JSONResponse:
+    async def on_domain_error(request: Request, exc: RagError) -> JSONResponse:
         status = next((s for kind, s in STATUS_OF if isinstance(exc, kind)), 400)
+        if status == 422 and is_openai_route(request):
+            status = 400
         return error_response(status, exc.code, str(exc), param=exc.param)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
-        return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+        message = str(exc.detail)
+        if exc.status_code == 404 and request.url.path.rstrip("/") == LEGACY_COMPLETIONS:
+            message = LEGACY_COMPLETIONS_MESSAGE
+        return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:

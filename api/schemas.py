@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictInt, StrictStr, model_validator
+from pydantic_core import PydanticCustomError
 
 from rag.settings import Settings
 
@@ -24,21 +25,63 @@ SOURCE_DESCRIPTION = (
 SOURCE_MAX_LENGTH = 1000
 
 
-def _whole_float_as_int(value: object) -> object:
+def whole_float_as_int(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-# A count as JSON Schema means an integer: 10 and 10.0 are the same number; "10", true and 10.5 are refused.
-Count = Annotated[StrictInt, Field(ge=1), BeforeValidator(_whole_float_as_int)]
+# An integer as JSON Schema means one: 10 and 10.0 are the same number; "10", true and 10.5 are refused.
+Whole = Annotated[StrictInt, BeforeValidator(whole_float_as_int)]
+# (Bounds go beside the validator, not around `Whole`: around it they would not reach the JSON Schema.)
+Count = Annotated[StrictInt, Field(ge=1), BeforeValidator(whole_float_as_int)]
 
 
-class QueryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# `/v1/query` asks a `question` and `/v1/retrieve` a `query`; each takes the other's name too, as callers
+# mix them up, but one of the two only.
+def exactly_one_name(schema: dict[str, Any]) -> None:
+    """Exactly one of the two names; their "" defaults are how the model tells them apart, not values to send."""
+    schema["oneOf"] = [{"required": ["question"]}, {"required": ["query"]}]
+    for name in ("question", "query"):
+        schema["properties"][name].pop("default", None)
+
+
+class AskedText(BaseModel):
+    """A body that carries its text under one of two names: the route's own (`canonical`) or the other
+    route's. Both fields default to "" so that neither is required as such (and neither may be null);
+    which one the caller sent is what they set, and the text ends up under the canonical name."""
+
+    _asked_as: str = PrivateAttr("")
+
+    @property
+    def asked_as(self) -> str:
+        """The name the caller sent the text under, for error messages about it."""
+        return self._asked_as
+
+    def take_text(self, canonical: str, alias: str) -> None:
+        given = [name for name in (canonical, alias) if name in self.model_fields_set]
+        context = {"field": canonical, "alias": alias}
+        if not given:
+            raise PydanticCustomError("missing_question", "Field required (or `{alias}` in its place)", context)
+        if len(given) > 1:
+            raise PydanticCustomError(
+                "question_twice", "send the text as `question` or as `query`, one of the two, not both", context
+            )
+        self._asked_as = given[0]
+        setattr(self, canonical, getattr(self, given[0]))
+
+
+class QueryRequest(AskedText):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one_name)
 
     question: StrictStr = Field(
-        ...,
-        description="The question, in plain language.",
+        "",
+        description="The question, in plain language: the canonical name on this route (and on "
+        "`/v1/query/stream`). `query` is accepted in its place; send one of the two, not both.",
         examples=["What do AI engineers earn in Seattle?"],
+        json_schema_extra=QUESTION_RULES,
+    )
+    query: StrictStr = Field(
+        "",
+        description="Accepted in place of `question` (the name `/v1/retrieve` uses); `question` is canonical here.",
         json_schema_extra=QUESTION_RULES,
     )
     top_k: Count | None = Field(None, description="How many chunks to consider.", json_schema_extra=TOP_K_RULES)
@@ -50,11 +93,27 @@ class QueryRequest(BaseModel):
         examples=["ai-engineer-job-description-2026.txt"],
     )
 
+    @model_validator(mode="after")
+    def one_way_of_asking(self) -> Self:
+        self.take_text("question", "query")
+        return self
 
-class RetrieveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-    query: StrictStr = Field(..., examples=["regional salary Seattle"], json_schema_extra=QUESTION_RULES)
+class RetrieveRequest(AskedText):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one_name)
+
+    query: StrictStr = Field(
+        "",
+        description="What to search for: the canonical name on this route. `question` is accepted in its place; "
+        "send one of the two, not both.",
+        examples=["regional salary Seattle"],
+        json_schema_extra=QUESTION_RULES,
+    )
+    question: StrictStr = Field(
+        "",
+        description="Accepted in place of `query` (the name `/v1/query` uses); `query` is canonical here.",
+        json_schema_extra=QUESTION_RULES,
+    )
     top_k: Count | None = Field(None, json_schema_extra=TOP_K_RULES)
     source: StrictStr | None = Field(
         None,
@@ -62,6 +121,22 @@ class RetrieveRequest(BaseModel):
         description=SOURCE_DESCRIPTION,
         examples=["ai-engineer-job-description-2026.txt"],
     )
+
+    @model_validator(mode="after")
+    def one_way_of_asking(self) -> Self:
+        self.take_text("query", "question")
+        return self
+
+
+SCORE_DESCRIPTION = (
+    "How well the passage ranked for the question: the learned ranker's score (rag/ranking/model.py), a "
+    "weighted sum of features of the question and the passage — dense cosine similarity at weight 1, then BM25, "
+    "word and word-pair overlap, the kind of passage (table row, list item, preview) and others. It reads in "
+    "units of cosine similarity but is unbounded: not a probability, not capped at 1, and it may in principle be "
+    "negative. Higher ranks first. On the guide's golden questions cited passages score about 0.6 to 1.5 "
+    "(median about 1.0). Compare scores within one response; they move when the ranker's weights are refitted. "
+    "Not the dense similarity alone that the query log and /metrics report as `top_score` (at most 1)."
+)
 
 
 class CitationOut(BaseModel):
@@ -72,7 +147,10 @@ class CitationOut(BaseModel):
     quote: str
     start: int
     end: int
-    score: float
+    score: float = Field(
+        description=SCORE_DESCRIPTION + " Quotes taken for one passage (the items of its list, the paragraphs of "
+        "its section) carry that passage's score."
+    )
     # Only for a source with markup (Markdown, HTML), whose `quote` is the span without it: absent, not
     # null, for plain text, so that those citations keep the contract's exact shape.
     source_quote: str | None = Field(
@@ -105,7 +183,7 @@ class RetrievedOut(BaseModel):
     text: str
     start: int
     end: int
-    score: float
+    score: float = Field(description=SCORE_DESCRIPTION)
 
 
 class RetrieveResponse(BaseModel):

@@ -33,7 +33,7 @@ from api.slack_blocks import (
 )
 from rag.errors import InvalidQuestion, RagError
 from rag.operations.conversation import ask_in_conversation
-from rag.operations.state import StateStore
+from rag.operations.state_contract import SharedState
 from rag.service import QAService
 from rag.settings import Settings
 
@@ -104,7 +104,7 @@ def describe_request(body: dict[str, Any]) -> str:
 class SlackBot:
     """The bolt app and its listeners; `close()` lets answers in flight finish."""
 
-    def __init__(self, settings: Settings, service: QAService, store: StateStore) -> None:
+    def __init__(self, settings: Settings, service: QAService, store: SharedState) -> None:
         self.service = service
         self.store = store
         self.client = web_client(settings)
@@ -169,7 +169,7 @@ class SlackBot:
             log.info("slack: event %s is a message already answered", body.get("event_id"))
             return
         seen = self.quick.submit(self.guarded(self.show_seen, event["channel"], event["ts"]))
-        self.answers.submit(self.guarded(self.answer_in_thread, event, bot_user_id, seen))
+        self.answers.submit(self.guarded(self.answer_message, event, bot_user_id, seen))
 
     def on_command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         question = plain_question(command.get("text", ""))
@@ -199,18 +199,41 @@ class SlackBot:
         except SlackApiError as exc:  # already_reacted, missing scope: the answer matters more
             log.warning("slack: cannot add :eyes: (%s)", exc.response.get("error"))
 
-    def answer_in_thread(self, event: dict[str, Any], bot_user_id: str | None, seen: Future[None]) -> None:
+    def clear_seen(self, channel: str, ts: str, seen: Future[None]) -> None:
+        """Take the :eyes: back once the work is over, whatever the reply was: left on, it says "still working"."""
+        with suppress(TimeoutError):  # the add must land first, or the removal finds nothing to remove
+            seen.result(timeout=SEEN_WAIT_SECONDS)
+        try:
+            self.client.reactions_remove(channel=channel, timestamp=ts, name="eyes")
+        except SlackApiError as exc:  # no_reaction (the add failed), missing scope: nothing more to do
+            log.warning("slack: cannot remove :eyes: (%s)", exc.response.get("error"))
+
+    def answer_message(self, event: dict[str, Any], bot_user_id: str | None, seen: Future[None]) -> None:
+        """Post the reply, then take the :eyes: back: after an answer, a decline or an apology alike."""
+        try:
+            self.post_reply(event, bot_user_id, seen)
+        finally:
+            self.clear_seen(event["channel"], event["ts"], seen)
+
+    def post_reply(self, event: dict[str, Any], bot_user_id: str | None, seen: Future[None]) -> None:
+        """The reply to a mention or a message: in its thread, except a direct message written outside a
+        thread, which is answered in the DM itself (a DM is already a private conversation)."""
         channel = event["channel"]
+        in_dm = event.get("channel_type") == "im"
         thread_ts = event.get("thread_ts") or event["ts"]
+        conversation = conversation_id(channel, thread_ts)
         question = plain_question(event.get("text", ""), bot_user_id)
         carried_from = None
-        if event.get("channel_type") == "im" and not event.get("thread_ts"):
+        # In a DM a new message (or the first reply in a thread under one of the bot's answers) goes on from
+        # the latest exchange there, if it is recent.
+        if in_dm and not self.store.turns(conversation):
             carried_from = self.store.latest_conversation(conversation_id(channel, ""), DM_CONVERSATION_SECONDS)
-        messages = self.reply(question, conversation_id(channel, thread_ts), carried_from)
+        messages = self.reply(question, conversation, carried_from)
         with suppress(TimeoutError):  # the :eyes: goes first, unless Slack keeps it waiting
             seen.result(timeout=SEEN_WAIT_SECONDS)
+        where = {} if in_dm and not event.get("thread_ts") else {"thread_ts": thread_ts}
         for message in messages:
-            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
+            self.client.chat_postMessage(channel=channel, **where, **message)
 
     def answer_command(self, question: str, respond: Respond) -> None:
         for message in self.reply(question, None):

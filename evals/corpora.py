@@ -9,12 +9,11 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from evals.shared import shared_folder
 from rag.index.ingest import ingest
 from rag.ranking.retrieval import RetrievalConfig
 from rag.service import QAService
 from rag.settings import Settings
-
-from evals.shared import shared_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +44,31 @@ HELD_OUT: dict[str, list[tuple[Path, str | None]]] = {
     "guide": [(DATA / "guide_blind3.jsonl", None), (DATA / "shapes_blind2.jsonl", None)],
     "18f": [(DATA / "18f.jsonl", "heldout")],
 }
+
+
+# The training corpora (../shared/corpora/training/): real handbooks and guides written outside the
+# project, with questions written blind over each (evals/training/, checked by evals.validate_training).
+# One is held out of all training as the validation corpus: what transfers to documents never trained on.
+TRAINING_ROOT = shared_folder() / "corpora" / "training"
+TRAINING_DATA = ROOT / "evals" / "training"
+VALIDATION_CORPUS = "osiolabs-handbook"
+TRAINING_FILES: dict[str, list[str]] = {
+    "civicactions-guidebook": ["civicactions-a.jsonl", "civicactions-b.jsonl"],
+    "meltano-handbook": ["meltano.jsonl"],
+    "clef-handbook": ["clef.jsonl"],
+    "gds-way": ["gds-way.jsonl"],
+    "opensource-guides": ["opensource-guides.jsonl"],
+    "turing-way": ["turing-way-a.jsonl", "turing-way-b.jsonl"],
+    "osiolabs-handbook": ["osiolabs.jsonl"],
+}
+CORPORA.update({name: TRAINING_ROOT / name / "pages" for name in TRAINING_FILES})
+# What learns from the written questions: every training corpus but the validation one.
+TRAINING: dict[str, list[tuple[Path, str | None]]] = {
+    name: [(TRAINING_DATA / f, None) for f in files if (TRAINING_DATA / f).is_file()]
+    for name, files in TRAINING_FILES.items()
+    if name != VALIDATION_CORPUS
+}
+HELD_OUT[VALIDATION_CORPUS] = [(TRAINING_DATA / f, None) for f in TRAINING_FILES[VALIDATION_CORPUS]]
 
 
 def settings_for(corpus_dir: Path, base: Settings | None = None) -> Settings:

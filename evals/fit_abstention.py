@@ -9,6 +9,7 @@ on questions the weights were not fitted on: the most unanswerable questions dec
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -18,8 +19,9 @@ import numpy as np
 from scipy.optimize import minimize
 
 from evals.calibrate import MAX_FALSE_ABSTENTION, calibrate
-from evals.corpora import CORPORA, TUNE, service_for
+from evals.corpora import CORPORA, HELD_OUT, service_for
 from evals.dataset import load_dataset
+from evals.train_ranker import training_sets
 from rag.answering.abstaining import SIGNALS
 from rag.index.embedding import load_embed_model
 from rag.settings import DEFAULT_THRESHOLD_FILE, Settings
@@ -29,23 +31,50 @@ FOLDS = 5
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def collect() -> tuple[np.ndarray, np.ndarray, list[str]]:
+def collect(
+    sets: dict[str, list[tuple[Path, str | None]]], cache: Path | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The signals of every question of `sets` (corpus -> datasets) over its corpus's index, whether it
+    is answerable, and its corpus; with `cache`, kept there while the sets and the code are unchanged."""
     settings = Settings()
-    embed_model = load_embed_model(settings.embed_model)
+    embed_model = None
     rows, labels, corpora = [], [], []
-    for corpus, corpus_dir in CORPORA.items():
-        service = service_for(corpus_dir, embed_model, None, settings)
-        retriever = service.index().retriever
-        for dataset, split in TUNE[corpus]:
+    for corpus, datasets in sets.items():
+        if not datasets:
+            continue
+        key = hashlib.sha256(
+            json.dumps([SIGNALS, corpus, [(str(d), s, d.stat().st_mtime) for d, s in datasets], code_stamp()]).encode()
+        ).hexdigest()[:16]
+        stored = cache / f"{corpus}-{key}.npz" if cache else None
+        if stored is not None and stored.is_file():
+            data = np.load(stored)
+            rows += list(data["x"])
+            labels += data["y"].tolist()
+            corpora += [corpus] * len(data["y"])
+            continue
+        embed_model = embed_model or load_embed_model(settings.embed_model)
+        service = service_for(CORPORA[corpus], embed_model, None, settings)
+        x, y = [], []
+        for dataset, split in datasets:
             for item in load_dataset(dataset):
                 if item.follows or (split is not None and item.split != split):
                     continue
-                resolved = retriever.searched_question(item.question)
-                retrieved, _ = service.retrieve_parts(item.question, settings.top_k)
-                rows.append(retriever.abstention_signals(resolved, retrieved))
-                labels.append(item.answerable)
-                corpora.append(corpus)
+                x.append(service.rank(item.question, settings.top_k).signals)
+                y.append(item.answerable)
+        if stored is not None:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(stored, x=np.asarray(x), y=np.asarray(y, dtype=bool))
+        rows += x
+        labels += y
+        corpora += [corpus] * len(y)
     return np.asarray(rows), np.asarray(labels, dtype=bool), corpora
+
+
+def code_stamp() -> str:
+    """What the signals depend on besides the questions: the ranker's weights and the signal code."""
+    parts = [ROOT / "rag" / "ranking" / "weights.json", ROOT / "rag" / "ranking" / "signals.py"]
+    parts.append(ROOT / "rag" / "answering" / "asked_kind.json")
+    return hashlib.sha256(b"".join(p.read_bytes() for p in parts if p.is_file())).hexdigest()
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -72,7 +101,17 @@ def probabilities(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(x @ w + b)))
 
 
-def out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def out_of_fold(x: np.ndarray, y: np.ndarray, corpora: list[str]) -> np.ndarray:
+    """Probabilities from models not fitted on each question: corpus by corpus when there are several
+    (the threshold is then set on documents the weights never saw), else in FOLDS folds."""
+    names = sorted(set(corpora))
+    if len(names) >= 3:
+        folds = np.asarray([names.index(c) for c in corpora])
+        p = np.zeros(len(y))
+        for k in range(len(names)):
+            w, b = fit(x[folds != k], y[folds != k])
+            p[folds == k] = probabilities(x[folds == k], w, b)
+        return p
     folds = np.random.default_rng(4).permutation(len(y)) % FOLDS
     p = np.zeros(len(y))
     for k in range(FOLDS):
@@ -99,14 +138,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(DEFAULT_THRESHOLD_FILE))
     parser.add_argument("--report", default=str(ROOT / "evals" / "reports" / "abstention.md"))
+    parser.add_argument("--sets", choices=("read", "training", "all"), default="all")
+    parser.add_argument("--limit", type=int, default=None, help="fit on this many questions (learning curve)")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "abstention")
     args = parser.parse_args(argv)
-    x, y, corpora = collect()
-    held = out_of_fold(x, y)
+    sets = training_sets(args.sets)
+    x, y, corpora = collect(sets, args.cache)
+    if args.limit is not None and args.limit < len(y):
+        keep = np.sort(np.random.default_rng(23).choice(len(y), size=args.limit, replace=False))
+        x, y, corpora = x[keep], y[keep], [corpora[i] for i in keep]
+    held = out_of_fold(x, y, corpora)
     calibration = calibrate(list(zip(held.tolist(), y.tolist(), strict=True)), MAX_FALSE_ABSTENTION)
     w, b = fit(x, y)
     threshold = calibration.threshold
     by_corpus = {}
-    for corpus in CORPORA:
+    for corpus in sorted(set(corpora)):
         mask = np.asarray([c == corpus for c in corpora])
         yy, pp = y[mask], held[mask]
         by_corpus[corpus] = {
@@ -115,13 +161,27 @@ def main(argv: list[str] | None = None) -> int:
             "unanswerable_declined": round(float(((pp < threshold) & ~yy).sum() / max((~yy).sum(), 1)), 3),
             "answerable_declined": round(float(((pp < threshold) & yy).sum() / max(yy.sum(), 1)), 3),
         }
-    trained_on = {c: [f"{d.name}:{s or 'all'}" for d, s in TUNE[c]] for c in CORPORA}
+    trained_on = {c: [f"{d.name}:{s or 'all'}" for d, s in v] for c, v in sets.items()}
+    hx, hy, hc = collect(HELD_OUT, args.cache)
+    hp = probabilities(hx, w, b)
+    held_out = {}
+    for corpus in sorted(set(hc)):
+        mask = np.asarray([c == corpus for c in hc])
+        yy, pp = hy[mask], hp[mask]
+        held_out[corpus] = {
+            "answerable": int(yy.sum()),
+            "unanswerable": int((~yy).sum()),
+            "unanswerable_declined": round(float(((pp < threshold) & ~yy).sum() / max((~yy).sum(), 1)), 3),
+            "answerable_declined": round(float(((pp < threshold) & yy).sum() / max(yy.sum(), 1)), 3),
+        }
+        print(f"held out {corpus:22s} {held_out[corpus]}")
     payload = {
         "threshold": threshold,
         "model": {"signals": list(SIGNALS), "weights": [round(float(v), 6) for v in w], "bias": round(b, 6)},
         "trained_on": trained_on,
         "out_of_fold": by_corpus,
-        "command": "python -m evals.fit_abstention",
+        "held_out": held_out,
+        "command": " ".join(["python -m evals.fit_abstention", *(argv if argv is not None else sys.argv[1:])]),
         "calibrated": time.strftime("%Y-%m-%d"),
     }
     Path(args.out).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
@@ -129,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         "# Abstention: a calibrated decision on generic signals",
         "",
         f"`{payload['command']}` on {time.strftime('%Y-%m-%d')}: a logistic model over the signals of",
-        "`rag/answering/abstaining.py`, fitted on the tune sets of both corpora "
+        "`rag/answering/abstaining.py`, fitted on "
         + ", ".join(f"{c}: {', '.join(v)}" for c, v in trained_on.items())
-        + ". The threshold is chosen on out-of-fold probabilities (5 folds): the most unanswerable",
+        + ". The threshold is chosen on out-of-fold probabilities (corpus by corpus): the most unanswerable",
         f"questions declined with at most {MAX_FALSE_ABSTENTION:.0%} of answerable ones declined.",
         "",
         f"Threshold: **{threshold:.4f}**.",
@@ -143,6 +203,15 @@ def main(argv: list[str] | None = None) -> int:
             for c, v in by_corpus.items()
         ),
         "",
+        "Held out (never fitted on; the validation corpus and the blind sets the gate uses):",
+        "",
+        "| corpus | answerable | unanswerable | unanswerable declined | answerable declined |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {c} | {v['answerable']} | {v['unanswerable']} | {v['unanswerable_declined']:.3f} | {v['answerable_declined']:.3f} |"
+            for c, v in held_out.items()
+        ),
+        "",
         "Weights (per unit of each signal):",
         "",
         "| signal | weight |",
@@ -150,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         *(f"| {name} | {weight:+.4f} |" for name, weight in zip(SIGNALS, w, strict=True)),
         f"| (bias) | {b:+.4f} |",
         "",
-        "Precision/recall of declining, out of fold, both corpora:",
+        "Precision/recall of declining, out of fold, every corpus fitted on:",
         "",
         *curve_table(held, y, corpora),
         "",

@@ -1,5 +1,5 @@
 """Fit the ranking weights (rag/ranking/weights.json) on the tune splits of both corpora, and say by
-cross-validation what they are worth against the hand-set ranking and a LightGBM LambdaRank model.
+cross-validation what they are worth against the dense cosine alone and a LightGBM LambdaRank model.
 `python -m evals.train_ranker [--out rag/ranking/weights.json] [--folds 5]`.
 
 The model is linear and pairwise: for each question, every relevant candidate should outscore every
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
+import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -21,13 +23,13 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from evals.corpora import CORPORA, TUNE, service_for
+from evals.corpora import CORPORA, HELD_OUT, ROOT, TRAINING, TUNE, service_for
 from evals.dataset import load_dataset
 from evals.metrics import relevant_flags
 from rag.index.embedding import load_embed_model
 from rag.ranking.features import FEATURES
-from rag.ranking.model import PLAIN_FUSION, WEIGHTS_FILE
-from rag.ranking.retrieval import HybridRetriever, RetrievalConfig
+from rag.ranking.model import PLAIN_FUSION, WEIGHTS_FILE, LinearRanker
+from rag.ranking.retrieval import HybridRetriever
 from rag.settings import Settings
 
 L2 = 0.01
@@ -36,13 +38,12 @@ DEPTH = 30
 
 @dataclass
 class Group:
-    """One question's candidates: feature rows, relevance, and the hand-set ranking's scores."""
+    """One question's candidates: feature rows, relevance,"""
 
     corpus: str
     question: str
     rows: np.ndarray
     relevant: np.ndarray
-    hand_set: np.ndarray
 
 
 def groups_for(retriever: HybridRetriever, corpus: str, items, split: str | None) -> list[Group]:  # type: ignore[no-untyped-def]
@@ -50,13 +51,14 @@ def groups_for(retriever: HybridRetriever, corpus: str, items, split: str | None
     for item in items:
         if (split is not None and item.split != split) or not item.answerable or not item.evidence or item.follows:
             continue
-        question = retriever.searched_question(item.question)
-        dense = retriever.dense_ranking(question, DEPTH)
+        question = item.question
+        dense = retriever.dense.ranking(question, DEPTH)
         lexical = retriever.bm25_ranking(question, DEPTH)
         indices, rows = retriever.candidate_rows(question, dense, lexical)
-        relevant = np.asarray(relevant_flags([retriever.chunks[i].text for i in indices], item.evidence))
-        hand = retriever.hand_set_scores(question, dense, lexical, True)
-        groups.append(Group(corpus, item.question, rows, relevant, np.asarray([hand.get(i, -9.0) for i in indices])))
+        # A Markdown chunk's evidence may be written over its text as read (without markup) or as stored.
+        chunks = [retriever.chunks[i] for i in indices]
+        relevant = np.asarray(relevant_flags([f"{c.text} \x00 {c.plain_text}" for c in chunks], item.evidence))
+        groups.append(Group(corpus, item.question, rows, relevant))
     return groups
 
 
@@ -128,6 +130,11 @@ def linear_scores(weights: np.ndarray, group: Group) -> np.ndarray:
 
 
 def folds_of(groups: list[Group], k: int) -> list[list[int]]:
+    """Corpus by corpus when there are several (what transfers to documents not fitted on), else `k`
+    folds of questions."""
+    corpora = sorted({g.corpus for g in groups})
+    if len(corpora) >= 3:
+        return [[i for i, g in enumerate(groups) if g.corpus == c] for c in corpora]
     order = np.random.default_rng(17).permutation(len(groups))
     return [sorted(order[i::k].tolist()) for i in range(k)]
 
@@ -147,7 +154,7 @@ def lambdarank(train: list[Group]):  # type: ignore[no-untyped-def]
 
 
 def cross_validate(groups: list[Group], k: int, mask: np.ndarray | None = None, models: bool = True) -> dict:
-    """Mean over held-out folds, for each corpus and overall: hand-set, linear, (LambdaRank)."""
+    """Mean over held-out folds, for each corpus and overall: the dense cosine alone, linear, (LambdaRank)."""
     scored: dict[str, dict[str, list[float]]] = {}
     for fold in folds_of(groups, k):
         held = [groups[i] for i in fold]
@@ -155,7 +162,7 @@ def cross_validate(groups: list[Group], k: int, mask: np.ndarray | None = None, 
         w = fit(train, mask)
         systems: dict[str, Callable[[Group], np.ndarray]] = {"linear": partial(linear_scores, w)}
         if models:
-            systems["hand-set"] = lambda g: g.hand_set
+            systems["cosine"] = lambda g: g.rows[:, FEATURES.index("cosine")]
             with contextlib.suppress(ImportError):  # LightGBM is in the eval extras only
                 systems["lambdarank"] = lambdarank(train)
         for name, score in systems.items():
@@ -185,7 +192,7 @@ def feature_ablation(groups: list[Group], k: int, shipped: dict) -> str:
         return f"| {name} | " + " | ".join(f"{cv[f'linear|{c}'][m]:.3f}" for c, m in columns) + " |"
 
     lines.append(row("all features", shipped))
-    lines.append("| hand-set ranking | " + " | ".join(f"{shipped[f'hand-set|{c}'][m]:.3f}" for c, m in columns) + " |")
+    lines.append("| dense cosine alone | " + " | ".join(f"{shipped[f'cosine|{c}'][m]:.3f}" for c, m in columns) + " |")
     for i, name in enumerate(FEATURES):
         if name == "cosine":
             continue  # the unit scores are measured in
@@ -195,48 +202,106 @@ def feature_ablation(groups: list[Group], k: int, shipped: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def collect(sets: dict[str, list[tuple[Path, str | None]]]) -> list[Group]:
+def collect(sets: dict[str, list[tuple[Path, str | None]]], cache: Path | None = None) -> list[Group]:
+    """The candidate groups of every question of `sets` (corpus -> datasets), each corpus over its own
+    index; with `cache`, each corpus's groups are kept there and read back while its sets and the
+    features are unchanged (the learning curve fits many times on the same candidates)."""
     settings = Settings()
-    embed_model = load_embed_model(settings.embed_model)
-    groups = []
-    for corpus, corpus_dir in CORPORA.items():
-        if not sets.get(corpus):
+    embed_model = None
+    groups: list[Group] = []
+    for corpus, datasets in sets.items():
+        if not datasets:
             continue
-        service = service_for(corpus_dir, embed_model, RetrievalConfig(learned=False), settings)
-        retriever = service.index().retriever
-        for dataset, split in sets[corpus]:
-            groups += groups_for(retriever, corpus, load_dataset(dataset), split)
+        key = hashlib.sha256(
+            json.dumps([FEATURES, corpus, [(str(d), s, d.stat().st_mtime) for d, s in datasets]]).encode()
+        ).hexdigest()[:16]
+        stored = cache / f"{corpus}-{key}.pkl" if cache else None
+        if stored is not None and stored.is_file():
+            groups += pickle.loads(stored.read_bytes())
+            continue
+        embed_model = embed_model or load_embed_model(settings.embed_model)
+        retriever = service_for(CORPORA[corpus], embed_model, None, settings).index().retriever
+        found: list[Group] = []
+        for dataset, split in datasets:
+            found += groups_for(retriever, corpus, load_dataset(dataset), split)
+        if stored is not None:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            stored.write_bytes(pickle.dumps(found))
+        groups += found
     return groups
+
+
+def training_sets(which: str) -> dict[str, list[tuple[Path, str | None]]]:
+    """`read`: the sets read question by question (the guide's and 18F's tune split); `training`: the
+    questions written blind over the training corpora (the validation corpus never among them); `all`."""
+    chosen: dict[str, list[tuple[Path, str | None]]] = {}
+    for name, sets in (("read", TUNE), ("training", TRAINING)):
+        if which in (name, "all"):
+            for corpus, datasets in sets.items():
+                chosen.setdefault(corpus, []).extend(datasets)
+    return chosen
+
+
+def sample(groups: list[Group], limit: int | None, seed: int = 23) -> list[Group]:
+    """`limit` questions drawn at random (seeded), for the learning curve; all of them without one."""
+    if limit is None or limit >= len(groups):
+        return groups
+    keep = np.random.default_rng(seed).choice(len(groups), size=limit, replace=False)
+    return [groups[i] for i in sorted(keep)]
+
+
+def held_out_quality(weights: np.ndarray, held: list[Group]) -> dict[str, dict[str, float]]:
+    """hit@1 / hit@3 / MRR@10 of `weights` on each held-out corpus's candidate groups."""
+    by_corpus: dict[str, dict[str, float]] = {}
+    for corpus in sorted({g.corpus for g in held}):
+        subset = [g for g in held if g.corpus == corpus]
+        by_corpus[corpus] = quality(subset, partial(linear_scores, weights)) | {"questions": len(subset)}
+    return by_corpus
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(WEIGHTS_FILE))
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--sets", choices=("read", "training", "all"), default="all")
+    parser.add_argument("--limit", type=int, default=None, help="fit on this many questions (learning curve)")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "ranker", help="candidate groups kept here")
     parser.add_argument(
         "--ablation", default=None, help="also write each feature's cross-validated worth here (Markdown)"
     )
     args = parser.parse_args(argv)
-    groups = collect(TUNE)
-    usable = [g for g in groups if g.relevant.any()]
-    print(f"{len(groups)} questions, {len(usable)} with a relevant candidate in the top {DEPTH} of either search")
-    cv = cross_validate(usable, args.folds)
+    started = time.perf_counter()
+    sets = training_sets(args.sets)
+    groups = sample([g for g in collect(sets, args.cache) if g.relevant.any()], args.limit)
+    held = [g for g in collect(HELD_OUT, args.cache) if g.relevant.any()]
+    print(f"{len(groups)} training questions with a relevant candidate in the top {DEPTH} of either search")
+    cv = cross_validate(groups, args.folds)
     for key, metrics in sorted(cv.items()):
-        print(f"{key:24s} " + "  ".join(f"{m} {v:.3f}" for m, v in metrics.items()))
-    weights = fit(usable)
+        print(f"{key:32s} " + "  ".join(f"{m} {v:.3f}" for m, v in metrics.items()))
+    weights = fit(groups)
+    shipped = LinearRanker.load()
+    held_out = {
+        "fitted": held_out_quality(weights, held),
+        "shipped before": held_out_quality(shipped.weights, held) if shipped else {},
+        "cosine alone": held_out_quality(np.asarray([n == "cosine" for n in FEATURES], dtype=float), held),
+    }
+    for system, by_corpus in held_out.items():
+        for corpus, metrics in by_corpus.items():
+            print(f"held out | {system:14s} | {corpus:18s} " + "  ".join(f"{m} {v:.3f}" for m, v in metrics.items()))
     if args.ablation:
         Path(args.ablation).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.ablation).write_text(feature_ablation(usable, args.folds, cv), encoding="utf-8")
+        Path(args.ablation).write_text(feature_ablation(groups, args.folds, cv), encoding="utf-8")
         print(f"wrote {args.ablation}")
     Path(args.out).write_text(
         json.dumps(
             {
                 "features": list(FEATURES),
                 "weights": [round(float(w), 6) for w in weights],
-                "trained_on": {c: [f"{d.name}:{split or 'all'}" for d, split in TUNE[c]] for c in CORPORA},
-                "questions": {c: sum(g.corpus == c for g in usable) for c in CORPORA},
+                "trained_on": {c: [f"{d.name}:{split or 'all'}" for d, split in v] for c, v in sets.items()},
+                "questions": {c: sum(g.corpus == c for g in groups) for c in sets},
                 "cross_validated": cv,
-                "command": "python -m evals.train_ranker",
+                "held_out": held_out,
+                "command": " ".join(["python -m evals.train_ranker", *(argv if argv is not None else sys.argv[1:])]),
                 "trained": time.strftime("%Y-%m-%d"),
             },
             indent=1,
@@ -244,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         + "\n",
         encoding="utf-8",
     )
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
     for name, w in zip(FEATURES, weights, strict=True):
         print(f"  {name:22s} {w:+.4f}")
     return 0

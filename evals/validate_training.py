@@ -19,8 +19,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from evals.shared import shared_folder
 from evals.dataset import DatasetError, parse_item
+from evals.shared import shared_folder
 
 SHAPES = {"fact", "list", "section", "table", "comparison", "procedure", "yesno"}
 CATEGORIES = {"lookup", "near-miss", "multi-part", "list", "procedure", "yesno", "comparison", "table"}

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -15,18 +16,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rag.errors import ConfigurationError, RagError
+from rag.errors import ConfigurationError, CorpusError, RagError
 from rag.settings import Settings, load_settings
 
 # Hosts that are this machine: a Chroma server there and this server cannot share a port.
 LOCAL_HOSTS = {"localhost", "0.0.0.0", "::", "::1", "ip6-localhost"}
+MAX_PORT = 65535
+
+
+def whole_number(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
 
 
 def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    number = whole_number(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
     return number
@@ -37,6 +43,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from rag.index.ingest import ingest
 
     corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
+    if corpus.is_file():
+        given = f"--corpus {corpus}" if args.corpus else f"RAG_CORPUS_DIR={corpus}"
+        raise CorpusError(f"{given} is a file, not a folder; name the folder that holds the documents")
     report = ingest(
         settings,
         # The model is loaded only if something must be embedded.
@@ -174,11 +183,39 @@ def port_clash(settings: Settings, host: str, port: int) -> str | None:
     return None
 
 
+def serving_port(args: argparse.Namespace, settings: Settings) -> int:
+    """The port to listen on (--port, else RAG_PORT). Out of range, uvicorn would not refuse it: it would
+    listen on another port (the number wrapped, or a random one for 0) while logging the one asked for."""
+    port: int = settings.port if args.port is None else args.port
+    if not 1 <= port <= MAX_PORT:
+        given = f"--port {port}" if args.port is not None else f"RAG_PORT={port}"
+        raise ConfigurationError(f"{given} is not a TCP port; choose one from 1 to {MAX_PORT}")
+    return port
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Bind host:port once, as uvicorn will, before anything loads: uvicorn binds only after the app has
+    started (the model loaded), and a taken port would cost that start-up and end in a page of logs."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn does: a port left in TIME_WAIT by an earlier server is free to take.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ConfigurationError(
+                f"cannot listen on {host}:{port}: {reason.lower()}; stop what holds it or serve on another port "
+                "(--port or RAG_PORT)"
+            ) from None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    host, port = args.host or settings.host, args.port or settings.port
+    host, port = args.host or settings.host, serving_port(args, settings)
     clash = port_clash(settings, host, port)
     if clash:
         raise ConfigurationError(clash)
+    require_free_port(host, port)
     import uvicorn
 
     folder, made = shared_metrics_dir(args.workers)
@@ -226,11 +263,26 @@ def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class CommandParser(argparse.ArgumentParser):
+    """The parser of one command (`rag ask`, `rag feedback export`). argparse hands what a command does not
+    know back up to the top-level parser, whose error shows `rag`'s usage; this one answers an unknown
+    option itself, with the usage of the command that was given it."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, unknown = super().parse_known_args(args, namespace)
+        if unknown:
+            self.error(f"unrecognized arguments: {' '.join(unknown)}")
+        return parsed, unknown
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag", description="Answers from the AI Engineer hiring guide, with citations."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    # Sub-commands of a command (`feedback export`) are CommandParsers too: argparse makes them of their parent's class.
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
 
     ingest = commands.add_parser("ingest", help="build or refresh the index from the corpus")
     ingest.add_argument("--corpus", help="corpus folder (default: RAG_CORPUS_DIR)")
@@ -276,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the HTTP API, chat page and Slack endpoint")
     serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=positive_int, default=None)
+    # Checked in cmd_serve, with RAG_PORT, so that both fail alike in one line.
+    serve.add_argument("--port", type=whole_number, default=None)
     serve.add_argument("--workers", type=positive_int, default=1)
     serve.set_defaults(run=cmd_serve)
 

@@ -16,22 +16,18 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.answering.abstaining import AbstentionModel
 from rag.answering.answerers import Answerer, build_answerer
-from rag.answering.extractive import abstention
 from rag.errors import IndexUnavailable, InvalidQuestion, RagError
 from rag.index.embedding import load_embed_model
 from rag.index.store import ChunkStore, connect, where
 from rag.models import Answer, RetrievedChunk
 from rag.operations.cache import AnswerCache, AnswerKey
 from rag.operations.timing import record_outcome, stage
-from rag.ranking.followup import resolve_followup
-from rag.ranking.retrieval import HybridRetriever, RetrievalConfig
+from rag.ranking.retrieval import HybridRetriever, Ranking, RetrievalConfig
+from rag.ranking.turns import asks_its_own, resolve_followup
 from rag.settings import Settings
 
 # How often a serving process looks for a newer index version written by `rag ingest`.
 VERSION_CHECK_SECONDS = 2.0
-# How many of the earlier turn's chunks a follow-up looks through for one to take the counterpart of:
-# as many as an answer can cite.
-EARLIER_CANDIDATES = 3
 # Control characters (tab and line breaks aside) have no place in a question; in the query log they could
 # rewrite a terminal that prints it (ANSI escapes) or cut a C string short (NUL).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
@@ -42,6 +38,13 @@ MARKUP = re.compile(
     r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>",
     re.DOTALL | re.IGNORECASE,
 )
+
+
+def swapped_from(question: str, resolved: str, history: Sequence[str]) -> str | None:
+    """The earlier question a follow-up swaps a value of ("and for juniors?"): the place it found,
+    under the new value, leads the follow-up's ranking. None for a turn asked on its own or with an
+    ask of its own."""
+    return history[-1] if history and resolved != question and not asks_its_own(question) else None
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class QAService:
             loaded = self.index()
             loaded.collection.count()  # the store is reachable and the collection is still there
             if self._queried_version != loaded.version:
-                loaded.retriever.dense_ranking("readiness probe", 1)
+                loaded.retriever.dense.ranking("readiness probe", 1)
                 self._queried_version = loaded.version
         except RagError as exc:
             return False, str(exc)
@@ -170,29 +173,28 @@ class QAService:
         query = self.check_question(query, "query")
         k, source = self.check_top_k(top_k), self.check_source(source)
         resolved = self.resolve(query, history)
-        return self.retrieve_parts(resolved, k, source, self.followup_target(query, resolved, history, source))[0]
+        earlier = swapped_from(query, resolved, history)
+        return self.rank(resolved, k, source, earlier).retrieved
 
-    def retrieve_parts(
-        self, query: str, k: int, source: str | None = None, first: str | None = None
-    ) -> tuple[list[RetrievedChunk], int]:
-        """The ranking for `query` (part by part when it has several) and its number of parts;
-        with `source`, only chunks of that document; `first`, a chunk id to rank first."""
+    def rank(self, query: str, k: int, source: str | None = None, earlier: str | None = None) -> Ranking:
+        """The ranking of `query` and what the answerer reads of it; with `source`, only chunks of that
+        document; `earlier`, the earlier question a follow-up swaps an alternative of."""
         with stage("retrieve"):
             loaded = self.index()
             try:
-                return self._search(loaded, query, k, source, first)
+                return self._rank(loaded, query, k, source, earlier)
             except IndexUnavailable:
                 # `rag ingest` may have switched twice since this process last looked, dropping the
                 # collection it still reads: move to the active version and ask once more.
                 if not self._superseded(loaded):
                     raise
-            return self._search(self.load(), query, k, source, first)
+            return self._rank(self.load(), query, k, source, earlier)
 
-    def _search(
-        self, loaded: LoadedIndex, query: str, k: int, source: str | None = None, first: str | None = None
-    ) -> tuple[list[RetrievedChunk], int]:
+    def _rank(
+        self, loaded: LoadedIndex, query: str, k: int, source: str | None = None, earlier: str | None = None
+    ) -> Ranking:
         try:
-            return loaded.retriever.search_parts(query, k, source, first)
+            return loaded.retriever.rank(query, k, source, earlier)
         except RagError:
             raise
         except Exception as exc:
@@ -210,26 +212,6 @@ class QAService:
         retriever = self.index().retriever
         return resolve_followup(question, history, retriever.slots, retriever.synonyms)
 
-    def followup_target(
-        self, question: str, resolved: str, history: Sequence[str], source: str | None = None
-    ) -> str | None:
-        """For a follow-up that swaps one alternative for another ("and for juniors?"), the chunk id
-        that stands where the earlier turn's best chunk stood, under the new alternative. The earlier
-        turn's first few chunks are tried in order: its best may be a summary that stands under no
-        alternative ("Real examples from … startups") while the next is the section it was about
-        ("Startup Environment"), whose sibling ("Remote/Hybrid Work") the follow-up asks for."""
-        if not history or resolved == question or not self.retrieval_config.counterparts:
-            return None
-        earlier, parts = self.retrieve_parts(history[-1], EARLIER_CANDIDATES, source)
-        if parts > 1:
-            return None
-        counterparts = self.index().retriever.counterparts
-        for candidate in earlier:
-            found = counterparts.find(candidate.chunk, question)
-            if found is not None:
-                return found.chunk_id
-        return None
-
     def ask(
         self, question: str, top_k: int | None = None, history: Sequence[str] = (), source: str | None = None
     ) -> Answer:
@@ -239,41 +221,33 @@ class QAService:
         k = self.check_top_k(top_k)
         source = self.check_source(source)
         loaded = self.index()
-        retriever = loaded.retriever
         resolved = self.resolve(question, history)
         threshold = getattr(self.answerer, "threshold", None)
         # A rewritten follow-up's answer also depends on where the earlier turn landed (its counterpart
         # leads); keyed by the earlier question, a repeat is served without searching for it again.
-        earlier = history[-1] if history and resolved != question else None
+        earlier = swapped_from(question, resolved, history)
         key = AnswerKey(loaded.version, resolved, k, self.answerer.name, threshold, source, earlier)
         cached = self.answers.get(key, question)
         if cached is not None:
             best = max((r.dense_score for r in cached.retrieved), default=None)
             record_outcome(cached.query_id, cached.answerable, best, cached=True)
             return cached
-        first = self.followup_target(question, resolved, history, source)
-        retrieved, parts = self.retrieve_parts(resolved, k, source, first)
-        uncovered = retriever.uncovered(resolved)
+        ranking = self.rank(resolved, k, source, earlier)
+        retrieved = ranking.retrieved
         with stage("answer"):
-            if uncovered:
-                # The fixed abstention: echoing the asker's words back would let a question put text in the answer.
-                answer = abstention(uuid.uuid4().hex, resolved, retrieved)
-            else:
-                confidence = (
-                    self.abstention.probability(retriever.abstention_signals(resolved, retrieved))
-                    if self.abstention is not None and retrieved
-                    else None
-                )
-                # The resolved question: a generator needs a follow-up spelled out as much as retrieval does.
-                answer = self.answerer.compose(
-                    uuid.uuid4().hex,
-                    resolved,
-                    retriever.dense_query_text(resolved),
-                    retrieved,
-                    parts=parts,
-                    asked=retriever.asked_of_structure(resolved, retrieved),
-                    confidence=confidence,
-                )
+            confidence = (
+                self.abstention.probability(ranking.signals) if self.abstention is not None and retrieved else None
+            )
+            # The resolved question: a generator needs a follow-up spelled out as much as retrieval does.
+            answer = self.answerer.compose(
+                uuid.uuid4().hex,
+                resolved,
+                ranking.dense_text,
+                retrieved,
+                parts=ranking.parts,
+                asked=ranking.asked,
+                confidence=confidence,
+            )
         record_outcome(answer.query_id, answer.answerable, max((r.dense_score for r in retrieved), default=None))
         answer = replace(answer, question=question, resolved_question=resolved)
         # Only extractive answers: they are a function of the key. A generated one depends on a remote model,

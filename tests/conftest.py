@@ -14,7 +14,6 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from api.app import create_app
 from rag.index.embedding import load_embed_model
 from rag.index.ingest import ingest
-from rag.ranking.retrieval import RetrievalConfig
 from rag.service import QAService
 from rag.settings import Settings
 
@@ -62,24 +61,6 @@ def built_settings(tmp_path_factory: pytest.TempPathFactory, embed_model: BaseEm
 @pytest.fixture(scope="session")
 def service(built_settings: Settings, embed_model: BaseEmbedding) -> QAService:
     qa = QAService(built_settings, embed_model=embed_model)
-    qa.load()
-    return qa
-
-
-# The rules issue 17 retired (off by default, no gain on the unread sets of both corpora), switched
-# back on: what their own tests check is that each mechanism still does what it did when on.
-RETIRED_RULES = {
-    "named_alternatives": True,
-    "list_order_ratio": 0.9,
-    "set_asides": True,
-    "levels_for_years": True,
-    "constraint_parts": True,
-}
-
-
-@pytest.fixture(scope="session")
-def ruled_service(built_settings: Settings, embed_model: BaseEmbedding) -> QAService:
-    qa = QAService(built_settings, embed_model=embed_model, retrieval_config=RetrievalConfig(**RETIRED_RULES))
     qa.load()
     return qa
 

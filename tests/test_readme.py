@@ -61,3 +61,13 @@ def test_every_option_of_a_command_is_in_the_command_table(command: str) -> None
     options = [o for action in subcommands[command]._actions for o in action.option_strings if o.startswith("--")]
     missing = [o for o in options if o != "--help" and o not in row]
     assert missing == [], f"README's `rag {command}` row lacks {missing}"
+
+
+@pytest.mark.slow
+def test_the_examples_are_what_the_default_service_answers(service) -> None:  # type: ignore[no-untyped-def]
+    """The README's worked example and answers are the default service's output, as
+    `python -m evals.readme_examples` writes them (run it after a change that moves an answer)."""
+    from evals.readme_examples import render, shown
+
+    assert shown(README), "the README has lost its example markers"
+    assert shown(README) == render(service)

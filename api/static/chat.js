@@ -237,6 +237,52 @@
     finish(turn, "failed", "Could not answer");
   }
 
+  // A question that failed goes back into the box (unless something new has been typed there meanwhile),
+  // to be asked again or mended. When asking again may cure the failure (server unreachable or busy, a
+  // gateway error, an answer cut off), the turn also offers Retry, which asks again in its place.
+  function failAndKeep(turn, message, question, retryable) {
+    fail(turn, message);
+    if (retryable) turn.text.append(retryButton(turn, question));
+    if (!input.value.trim()) {
+      input.value = question;
+      autosize();
+    }
+    announce(
+      retryable
+        ? "Could not answer. Your question is back in the box; choose Retry to ask it again."
+        : "Could not answer. Your question is back in the box.",
+    );
+  }
+
+  function retryButton(turn, question) {
+    const retry = el("button", "retry secondary", "Retry");
+    retry.type = "button";
+    retry.disabled = busy;
+    retry.setAttribute("aria-label", `Retry: ${question}`);
+    retry.addEventListener("click", () => {
+      if (busy) return;
+      turn.answer.closest(".turn").remove();
+      if (input.value.trim() === question) {
+        input.value = "";
+        autosize();
+      }
+      ask(question);
+    });
+    return retry;
+  }
+
+  // Only one question at a time: Ask and every Retry wait while one is being answered.
+  function setBusy(value) {
+    busy = value;
+    send.disabled = value;
+    for (const button of turns.querySelectorAll("button.retry")) button.disabled = value;
+  }
+
+  // 408 and 429 say "later"; 5xx are the server's or a gateway's trouble. Other 4xx would fail again as asked.
+  function worthRetrying(status) {
+    return status === 408 || status === 429 || status >= 500;
+  }
+
   // 👍/👎 under an answer: POST /v1/feedback; the latest choice is the one that counts.
   function feedbackBar(queryId) {
     const bar = el("div", "feedback");
@@ -247,9 +293,14 @@
       ["up", "👍", "Helpful"],
       ["down", "👎", "Not helpful"],
     ].map(([rating, face, label]) => {
-      const button = el("button", "feedback-button secondary", face);
+      // The words are shown, not only announced: without an emoji font the face is an empty box.
+      const button = el("button", "feedback-button secondary");
+      const icon = el("span", "feedback-face", face);
+      icon.setAttribute("aria-hidden", "true");
+      button.append(icon, el("span", "feedback-label", label));
       button.type = "button";
       button.dataset.rating = rating;
+      button.title = label;
       button.setAttribute("aria-label", label);
       button.setAttribute("aria-pressed", "false");
       button.addEventListener("click", () => rate(queryId, rating, buttons, note));
@@ -296,14 +347,14 @@
   }
 
   async function ask(question) {
-    busy = true;
-    send.disabled = true;
+    setBusy(true);
     const controller = new AbortController();
     inFlight = controller;
     const turn = newTurn(question);
     let answerText = "";
+    let response = null;
     try {
-      const response = await fetch("/v1/query/stream", {
+      response = await fetch("/v1/query/stream", {
         method: "POST",
         headers: headers(),
         body: JSON.stringify({ question, conversation_id: conversationId }),
@@ -318,7 +369,7 @@
         return;
       }
       if (!response.ok) {
-        fail(turn, await errorMessage(response));
+        failAndKeep(turn, await errorMessage(response), question, worthRetrying(response.status));
         return;
       }
       for await (const { event, data } of readEvents(response)) {
@@ -337,17 +388,22 @@
           finish(turn, "done", data.answerable ? "Answer" : "Not covered by the guide");
           turn.answer.insertBefore(feedbackBar(data.query_id), turn.notes);
         } else if (event === "error") {
-          fail(turn, data.error.message);
+          failAndKeep(turn, data.error.message, question, true);
         }
       }
-      if (turn.answer.dataset.state === "streaming") fail(turn, "The answer stopped before it was complete.");
+      if (turn.answer.dataset.state === "streaming") {
+        failAndKeep(turn, "The answer stopped before it was complete.", question, true);
+      }
     } catch (error) {
       if (error.name === "AbortError") finish(turn, "stopped", "Stopped");
-      else fail(turn, "The server could not be reached.");
+      else if (turn.answer.dataset.state === "streaming") {
+        // No response at all, or the connection broke while the answer was streaming in.
+        const message = response ? "The answer stopped before it was complete." : "The server could not be reached.";
+        failAndKeep(turn, message, question, true);
+      }
     } finally {
       if (inFlight === controller) inFlight = null;
-      busy = false;
-      send.disabled = false;
+      setBusy(false);
       (keyForm.hidden ? input : keyInput).focus();
     }
   }

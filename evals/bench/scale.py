@@ -116,7 +116,7 @@ def time_breakdown(services: list[tuple[str, QAService]], questions: list[str]) 
         parts: dict[str, list[float]] = {"embed the question": [], "vector search (Chroma)": [], "BM25": []}
         for q in questions:
             started = time.perf_counter()
-            vector = retriever.embed_model.get_query_embedding(retriever.dense_query_text(q))
+            vector = retriever.embed_model.get_query_embedding(retriever.dense.query_text(q))
             embedded = time.perf_counter()
             retriever.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=depth))
             searched = time.perf_counter()

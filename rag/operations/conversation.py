@@ -6,14 +6,14 @@ import time
 from collections.abc import Sequence
 
 from rag.models import Answer
-from rag.operations.state import StateStore
-from rag.ranking.followup import resolve_followup
+from rag.operations.state_contract import SharedState
+from rag.ranking.turns import resolve_followup
 from rag.service import QAService
 
 
 def ask_in_conversation(
     service: QAService,
-    store: StateStore,
+    store: SharedState,
     question: str,
     top_k: int | None = None,
     conversation_id: str | None = None,
@@ -48,7 +48,7 @@ def resolved_history(service: QAService, questions: Sequence[str]) -> list[str]:
 
 def ask_after(
     service: QAService,
-    store: StateStore,
+    store: SharedState,
     question: str,
     earlier_questions: Sequence[str],
     top_k: int | None = None,
@@ -63,7 +63,7 @@ def ask_after(
 
 
 def log_answer(
-    store: StateStore, answer: Answer, latency_ms: float, conversation_id: str | None, channel: str, answerer: str
+    store: SharedState, answer: Answer, latency_ms: float, conversation_id: str | None, channel: str, answerer: str
 ) -> None:
     store.log_query(
         {

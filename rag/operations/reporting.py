@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rag.operations.state import StateStore
+from rag.operations.state_contract import SharedState
 
 DAY = 24 * 3600.0
 # A weekly mean top-1 similarity that moves by this much is flagged: the questions or the corpus changed.
@@ -60,7 +60,7 @@ def top_score_of(retrieved_json: str) -> float | None:
     return max(scores) if scores else None
 
 
-def load_log(store: StateStore, since: float | None = None, until: float | None = None) -> list[LoggedQuery]:
+def load_log(store: SharedState, since: float | None = None, until: float | None = None) -> list[LoggedQuery]:
     """Logged queries created in [since, until), oldest first, each with its feedback."""
     since = since if since is not None else 0.0
     until = until if until is not None else float("inf")
@@ -183,6 +183,13 @@ def weekly_scores(queries: list[LoggedQuery]) -> list[dict[str, Any]]:
     return rows
 
 
+def days_since_first_query(queries: list[LoggedQuery], until: float) -> float:
+    """The days a daily rate is taken over: from the first query in the window to its end, and at least
+    one. Not the whole window: a service that started today would show its volume spread over 56 days."""
+    first = min((q.created for q in queries), default=until)
+    return max((until - first) / DAY, 1.0)
+
+
 def summarise(queries: list[LoggedQuery], since: float, until: float, slowest: int = 5) -> dict[str, Any]:
     """The report as plain data (what `rag report --json` prints)."""
     total = len(queries)
@@ -191,12 +198,13 @@ def summarise(queries: list[LoggedQuery], since: float, until: float, slowest: i
     downs = sum(q.ratings.count("down") for q in queries)
     rated = sum(bool(q.ratings) for q in queries)
     latencies = [q.latency_ms for q in queries]
-    days = max((until - since) / DAY, 1e-9)
+    days = days_since_first_query(queries, until)
     return {
         "period": {"from": iso_time(since), "to": iso_time(until)},
         "volume": {
             "queries": total,
             "per_day": round(total / days, 2),
+            "days_since_first_query": round(days, 1),
             "conversations": len({q.conversation_id for q in queries if q.conversation_id}),
             "by_channel": dict(Counter(q.channel for q in queries).most_common()),
         },
@@ -237,10 +245,18 @@ def summarise(queries: list[LoggedQuery], since: float, until: float, slowest: i
     }
 
 
-def build_report(store: StateStore, days: float, slowest: int = 5, now: float | None = None) -> dict[str, Any]:
+def build_report(store: SharedState, days: float, slowest: int = 5, now: float | None = None) -> dict[str, Any]:
     until = now if now is not None else time.time()
     since = until - days * DAY
     return summarise(load_log(store, since, until), since, until, slowest)
+
+
+def rate_wording(volume: dict[str, Any]) -> str:
+    """The daily rate and the days it is taken over, so that a young log is not read as a quiet one."""
+    if not volume["queries"]:
+        return ""
+    days = volume["days_since_first_query"]
+    return f" ({volume['per_day']} a day over the {'1 day' if days == 1 else f'{days:g} days'} since the first query)"
 
 
 def format_report(report: dict[str, Any], review_limit: int = 20) -> str:
@@ -250,7 +266,7 @@ def format_report(report: dict[str, Any], review_limit: int = 20) -> str:
     lines = [
         f"Query log {report['period']['from']} to {report['period']['to']}",
         "",
-        f"Volume: {volume['queries']} queries ({volume['per_day']} a day), "
+        f"Volume: {volume['queries']} queries{rate_wording(volume)}, "
         f"{volume['conversations']} conversations; by channel: {channels}",
         f"Abstained: {report['abstained']} ({report['abstention_rate']:.1%})",
         f"Feedback: {feedback['up']} 👍, {feedback['down']} 👎 on {feedback['rated_queries']} rated queries; "

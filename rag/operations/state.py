@@ -1,5 +1,6 @@
 """State shared by every worker process: conversations, the query log, feedback and the record of
 Slack events already answered. SQLite in WAL mode, so several processes on one machine see one store.
+`open_state_store` picks it or the PostgreSQL store; what both promise is in `state_contract.py`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.operations.state_contract import SharedState, Turn
 from rag.settings import Settings
 
 SCHEMA = """
@@ -67,13 +68,6 @@ def prune_interval(cap: int) -> int:
     return max(1, min(512, cap // 100))
 
 
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    resolved: str
-    answer: str
-
-
 WAL_ATTEMPTS = 100  # x 0.1 s
 
 
@@ -90,7 +84,7 @@ def set_wal(db: sqlite3.Connection) -> None:
             time.sleep(0.1)
 
 
-class StateStore:
+class StateStore(SharedState):
     """A small SQLite store; every method is one short transaction, safe across threads and processes."""
 
     def __init__(
@@ -101,11 +95,8 @@ class StateStore:
         max_conversations: int = 10_000,
         max_logged_queries: int = 200_000,
     ) -> None:
+        super().__init__(max_turns, conversation_ttl_seconds, max_conversations, max_logged_queries)
         self.path = path
-        self.max_turns = max_turns
-        self.conversation_ttl = conversation_ttl_seconds
-        self.max_conversations = max_conversations
-        self.max_logged_queries = max_logged_queries
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         db = self._connection()
@@ -248,7 +239,7 @@ class StateStore:
             return cursor.rowcount == 1
 
 
-def open_state_store(settings: Settings) -> StateStore:
+def open_state_store(settings: Settings) -> SharedState:
     """The store every worker shares: PostgreSQL when `RAG_STATE_DSN` is set, else SQLite at `RAG_STATE_PATH`."""
     limits: dict[str, Any] = {
         "max_turns": settings.conversation_max_turns,
@@ -257,7 +248,9 @@ def open_state_store(settings: Settings) -> StateStore:
         "max_logged_queries": settings.query_log_max_entries,
     }
     if settings.state_dsn:
-        from rag.operations.state_postgres import PostgresStateStore  # psycopg is loaded only when it is used
+        # Imported here, and only in this direction (state_postgres knows nothing of this module): psycopg is
+        # loaded only when it is used.
+        from rag.operations.state_postgres import PostgresStateStore
 
         return PostgresStateStore(settings.state_dsn, **limits)
     return StateStore(settings.state_path, **limits)

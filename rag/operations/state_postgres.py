@@ -1,6 +1,7 @@
 """The shared state (conversations, query log, feedback, Slack event record) in PostgreSQL, for workers
 on several machines; chosen when `RAG_STATE_DSN` is set. Same behaviour as the SQLite store, method
-for method: `tests/rag/test_state_backends.py` runs one set of tests against both.
+for method: `tests/rag/test_state_backends.py` runs one set of tests against both. It implements the
+contract of `state_contract.py` and never imports the SQLite store's module (which imports this one).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import psycopg
 
 from rag.errors import ConfigurationError
-from rag.operations.state import StateStore, Turn
+from rag.operations.state_contract import SharedState, Turn
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
@@ -71,9 +72,8 @@ def redact(dsn: str) -> str:
     return " ".join(f"{key}={value}" for key, value in info.items() if key != "password")
 
 
-class PostgresStateStore(StateStore):
-    """The state store's interface over PostgreSQL. It shares StateStore's methods' contract, not its
-    SQLite connection: every public method is overridden here."""
+class PostgresStateStore(SharedState):
+    """The shared state over PostgreSQL: one connection per thread, autocommit outside `_write`."""
 
     def __init__(
         self,
@@ -83,11 +83,8 @@ class PostgresStateStore(StateStore):
         max_conversations: int = 10_000,
         max_logged_queries: int = 200_000,
     ) -> None:
+        super().__init__(max_turns, conversation_ttl_seconds, max_conversations, max_logged_queries)
         self.dsn = dsn
-        self.max_turns = max_turns
-        self.conversation_ttl = conversation_ttl_seconds
-        self.max_conversations = max_conversations
-        self.max_logged_queries = max_logged_queries
         self._local = threading.local()
         with self._write() as db:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))

@@ -1,12 +1,7 @@
-"""Deterministic follow-up resolution: "And in Seattle?" after "What do AI engineers earn in Austin?"
-becomes "What do AI engineers earn in Seattle?" — the subject of the earlier turn is carried into an
-elliptical follow-up, and a value that replaces one of the same kind (a city for a city, a level for
-a level) pushes the old value out.
-
-Which values are "of the same kind" comes from the guide's structure, not from a list: the first
+"""The documents' groups of alternatives, which follow-ups swap (rag/ranking/turns.py): the first
 words of the rows of one table (the cities), and the headings that are siblings under one parent
-(entry, mid-level, senior) form slots. Domain synonyms map "juniors" onto "entry level".
-"""
+(entry, mid-level, senior). They come from the documents' structure, not from a list, so they hold
+on any handbook."""
 
 from __future__ import annotations
 
@@ -15,9 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from rag.models import Chunk
-from rag.ranking.lexicon import SynonymGroup, canonical_phrases, canonical_terms
-from rag.ranking.superlative import direction
-from rag.reading.text import content_terms, raw_words, stem
+from rag.reading.text import content_terms
 
 CONNECTIVE = re.compile(
     r"^\s*(?:(?:and|but|or|so|also|ok|okay)\b[\s,]*)?(?:(?:what|how)\s+about|what\s+of|same\s+(?:for|in|at)|and)?\s*",
@@ -89,42 +82,3 @@ def slot_vocabulary(chunks: Sequence[Chunk], groups: Sequence[dict[str, set[str]
             for term in terms:
                 slots.setdefault(term, number)
     return slots
-
-
-def is_elliptical(question: str) -> bool:
-    return bool(STARTS_WITH_CONNECTIVE.match(question)) or len(content_terms(question)) <= MAX_ELLIPTICAL_TERMS - 1
-
-
-def resolve_followup(
-    question: str,
-    history: Sequence[str],
-    slots: Slots | None = None,
-    synonyms: tuple[SynonymGroup, ...] = (),
-) -> str:
-    """The question to search for: `question` itself, or the previous turn rewritten with its new values."""
-    if not history or not is_elliptical(question):
-        return question
-    previous = history[-1]
-    tail = CONNECTIVE.sub("", question).strip().rstrip("?").strip()
-    if not tail:
-        return previous
-    tail_terms = content_terms(tail)
-    tail_terms += canonical_terms(tail_terms, synonyms)
-    replaced = {slots[t] for t in tail_terms if slots and t in slots}
-    # "and the least?" after "which metro pays the most?": the new extreme replaces the old one.
-    new_extreme = direction(tail) != 0
-    kept: list[str] = []
-    # Words as written ("entry-level", "What's"), each dropped whole when it names a replaced value.
-    for word in WORD_SPAN.findall(previous.rstrip("?").strip()):
-        if new_extreme and direction(word) != 0:
-            continue
-        terms = [stem(w) for w in raw_words(word)]
-        word_slots = {slots[t] for t in [*terms, *canonical_terms(terms, synonyms)] if slots and t in slots}
-        if word_slots & replaced:
-            continue
-        kept.append(word)
-    # "juniors" names the entry level only through the domain vocabulary: say it in the guide's words too.
-    tail = " ".join([tail, *canonical_phrases(content_terms(tail), synonyms)])
-    if kept and tail.split()[0].lower() == kept[-1].lower():
-        kept.pop()  # "... earn in" + "in Seattle"
-    return f"{' '.join(kept)} {tail}".strip()

@@ -118,3 +118,25 @@ def strip_common_words(question: str, common: frozenset[str]) -> str:
     kept = [w for w in raw_words(question) if stem(w) not in common]
     informative = [w for w in kept if content_terms(w)]
     return " ".join(kept) if informative else question
+
+
+def weighted_terms(
+    question: str, synonyms: tuple[SynonymGroup, ...], idf: dict[str, float], weight: float, unseen_weight: float
+) -> dict[str, float]:
+    """BM25 query terms and weights: the question's own, and the other phrases of every domain
+    synonym group it touches — at reduced weight, or at full weight when the question's phrase
+    never occurs in the guide ("seed-stage" for "startup"): then the synonyms are all there is."""
+    terms = content_terms(question)
+    weights: dict[str, float] = {}
+    for term in terms:
+        weights[term] = weights.get(term, 0.0) + 1.0
+    for group in synonyms:
+        phrase = group.matched_in(terms)
+        if phrase is None:
+            continue
+        unseen = any(term not in idf for term in phrase)
+        group_weight = unseen_weight if unseen else weight
+        for term in expand_terms(list(phrase), (group,)):
+            if term not in weights or weights[term] < group_weight:
+                weights[term] = group_weight
+    return weights

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rag.models import Chunk
+
+if TYPE_CHECKING:  # counterpart.py reads `direction` of this module through followup.py
+    from rag.ranking.counterpart import Counterparts
 
 MOST = re.compile(
     r"\b(?:most|highest|top|best[- ]paying|top[- ]paying|largest|biggest|greatest|maximum)\b", re.IGNORECASE
@@ -74,3 +78,40 @@ def extreme_row(question: str, rows: Sequence[Chunk]) -> Chunk | None:
     best = max(value for value, _ in valued)
     at_best = [row for value, row in valued if value == best]
     return at_best[0] if len(at_best) == 1 else None
+
+
+# "besides X", "other than X", "apart from X" … up to the next punctuation mark.
+SET_ASIDE = re.compile(
+    r"\b(?:besides|beyond|other\s+than|apart\s+from|aside\s+from|except(?:\s+for)?|excluding|not\s+counting)\b"
+    r"[^,;:?.!]*[,;:]?",
+    re.IGNORECASE,
+)
+
+
+def set_aside_phrases(question: str) -> list[str]:
+    """The phrases `question` sets aside ("besides San Francisco,")."""
+    return [found.group(0) for found in SET_ASIDE.finditer(question)]
+
+
+def extreme_row_id(question: str, best: Chunk, counterparts: Counterparts, set_aside: Sequence[str] = ()) -> str | None:
+    """For a superlative question whose best chunk is a table row, the id of the row its table
+    holds at the extreme ("pays the most": the highest salary). Rows the question names are the
+    only candidates (one named row is simply the answer, not a superlative over the table); rows
+    named in what it sets aside ("besides San Francisco") are none."""
+    if best.kind != "table_row" or not direction(question):
+        return None
+    group, table = counterparts.table(best)
+    if group is not None:
+        # Rows the question names outside what it sets aside ("besides San Francisco" names no candidate).
+        rest = question
+        for phrase in set_aside:
+            rest = rest.replace(phrase, " ")
+        named = counterparts.named_in(counterparts.terms(without_kind_asked_for(rest)), group)
+        if len(named) == 1:
+            return None
+        aside = counterparts.named_in(counterparts.terms(" ".join(set_aside)), group)
+        table = [
+            c for c in table if (member := counterparts.place(c, group)) not in aside and (not named or member in named)
+        ]
+    row = extreme_row(question, table)
+    return row.chunk_id if row else None

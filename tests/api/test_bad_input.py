@@ -9,7 +9,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +268,9 @@ CASES = [
     *SLACK_CASES,
     *OTHER_CASES,
 ]
+# The OpenAI-compatible route refuses bad input with 400, as OpenAI does (the `openai` client raises
+# BadRequestError for it); the service's own routes keep 422.
+CASES = [replace(case, status=400) if case.path == CHAT and case.status == 422 else case for case in CASES]
 
 
 @pytest.fixture(scope="module")

@@ -104,9 +104,12 @@ def test_streamed_completion_says_the_same_as_the_plain_one(llm: openai.OpenAI) 
     assert len({chunk.id for chunk in chunks}) == 1
     assert chunks[0].choices[0].delta.role == "assistant"
     assert citations_of(chunks[0]) == citations_of(plain)
-    assert chunks[-1].choices[0].finish_reason == "stop"
-    assert all(chunk.choices[0].finish_reason is None for chunk in chunks[:-1])
-    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
+    # Asked for with `include_usage`, the last chunk carries the usage and no choices, as OpenAI's does.
+    answered, usage = chunks[:-1], chunks[-1]
+    assert usage.choices == [] and usage.usage == plain.usage
+    assert answered[-1].choices[0].finish_reason == "stop"
+    assert all(chunk.choices[0].finish_reason is None for chunk in answered[:-1])
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in answered)
     assert len(chunks) > 10  # piece by piece, not one lump
     assert text == plain.choices[0].message.content
 
@@ -177,11 +180,12 @@ def test_models_lists_the_one_model(llm: openai.OpenAI) -> None:
         ([user("x" * 5000)], "longer than"),
     ],
 )
-def test_invalid_messages_are_refused_with_a_clear_422(
+def test_invalid_messages_are_refused_with_a_clear_400(
     llm: openai.OpenAI, messages: list[dict[str, Any]], complaint: str
 ) -> None:
+    """400, as OpenAI answers: code that catches `openai.BadRequestError` catches these too."""
     for stream in (False, True):
-        with pytest.raises(openai.UnprocessableEntityError) as refused:
+        with pytest.raises(openai.BadRequestError) as refused:
             llm.chat.completions.create(model="guide-rag", messages=messages, stream=stream)  # type: ignore[call-overload]
         body = refused.value.body
         assert isinstance(body, dict) and body["code"] == "invalid_request"
@@ -192,6 +196,7 @@ def test_invalid_messages_are_refused_with_a_clear_422(
     ("messages", "param"),
     [
         ([], "messages"),
+        ([{"role": "system", "content": "You are helpful."}], "messages[0].role"),
         ([user(SEATTLE), {"role": "assistant", "content": "Seattle pays well."}], "messages[1].role"),
         ([user(SEATTLE), user("   ")], "messages[1].content"),
         (
@@ -205,7 +210,7 @@ def test_invalid_messages_are_refused_with_a_clear_422(
 def test_errors_carry_openai_type_and_param_written_one_way(
     llm: openai.OpenAI, messages: list[dict[str, Any]], param: str
 ) -> None:
-    with pytest.raises(openai.UnprocessableEntityError) as refused:
+    with pytest.raises(openai.BadRequestError) as refused:
         llm.chat.completions.create(model="guide-rag", messages=messages)  # type: ignore[arg-type]
     error = refused.value
     assert error.type == "invalid_request_error" and error.code == "invalid_request"

@@ -6,12 +6,15 @@ phone-sized screen. Screenshots go to a temporary folder; with RAG_SCREENSHOT_DI
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 
 from api.app import create_app
 from rag.service import QAService
@@ -309,3 +312,180 @@ def test_a_protected_service_asks_for_a_key_once(
         expect(page.locator(f".turn:nth-child({turn}) .answer .answer-line").first).to_contain_text("Seattle")
         # The browser logs each refused request as a console error; nothing else may fail.
         assert [p for p in problems if "401" not in p] == []
+
+
+# -- when asking fails ---------------------------------------------------------------------------------
+
+AUSTIN_QUESTION = "What do AI engineers earn in Austin?"
+
+
+def cut_before_done(route: Route) -> None:
+    """The real answer's stream, ended (cleanly) after its deltas and before its `done` event."""
+    response = route.fetch()
+    body = response.body()
+    assert b"event: delta" in body and b"event: done" in body
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
+    route.fulfill(status=response.status, headers=headers, body=body[: body.index(b"event: done")])
+
+
+FAILURES: dict[str, Callable[[Route], None]] = {
+    "server-down": lambda route: route.abort("connectionrefused"),
+    "429": lambda route: route.fulfill(
+        status=429,
+        headers={"Retry-After": "1"},
+        json={"error": {"code": "rate_limited", "message": "Too many questions; try again in a second."}},
+    ),
+    "502": lambda route: route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>"),
+    "stream-ends-early": cut_before_done,
+}
+
+
+def expect_kept_with_a_retry(page: Page, question: str) -> Locator:
+    """The failed turn: marked failed, the question back in the box, a Retry button; returns that button."""
+    answer = page.locator(".turn .answer")
+    expect(answer).to_have_attribute("data-state", "failed", timeout=ANSWER_TIMEOUT_MS)
+    expect(answer).to_have_class("answer failed")
+    expect(page.locator("#question")).to_have_value(question)
+    expect(page.locator("#question")).to_be_focused()
+    retry = answer.get_by_role("button", name=f"Retry: {question}")
+    expect(retry).to_be_visible()
+    expect(retry).to_be_enabled()
+    expect(retry).to_have_text("Retry")
+    return retry
+
+
+def expect_the_retry_answers(page: Page, retry: Locator) -> None:
+    retry.click()
+    expect(page.locator(".turn")).to_have_count(1)  # the failed attempt gave way to the new one
+    answer = page.locator(".turn .answer")
+    expect(answer).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT_MS)
+    expect(answer.locator(".answer-line").first).to_contain_text("Austin $135,000 - $185,000")
+    expect(page.locator("#question")).to_have_value("")  # asked, so no longer waiting in the box
+
+
+def page_errors(problems: list[str]) -> list[str]:
+    """Console errors other than the browser's own line for each failed request, which these tests cause."""
+    return [p for p in problems if not p.startswith("Failed to load resource")]
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_after_a_failure_the_question_stays_and_retry_asks_again(
+    browser: Browser, page_url: str, failure: str, screenshots: Path
+) -> None:
+    page, problems = open_page(browser, page_url, viewport={"width": 900, "height": 600})
+    page.route("**/v1/query/stream", FAILURES[failure], times=1)
+    page.locator("#question").fill(AUSTIN_QUESTION)
+    page.locator("#question").press("Enter")
+    retry = expect_kept_with_a_retry(page, AUSTIN_QUESTION)
+    if failure == "429":
+        expect(page.locator(".turn .answer")).to_contain_text("Too many questions")
+        page.screenshot(path=str(screenshots / "chat-page-retry.png"))
+    expect_the_retry_answers(page, retry)
+    assert page_errors(problems) == []
+
+
+class CuttingProxy:
+    """A loopback TCP proxy in front of the app that, once armed, drops the connection in the middle of the
+    next answer stream (after its first `delta` event): what a proxy timeout or a lost network does."""
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.removeprefix("http://").split(":")
+        self.upstream = (host, int(port))
+        self.armed = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def accept(self) -> None:
+        with suppress(OSError):  # the listener was closed
+            while True:
+                client, _ = self.listener.accept()
+                server = socket.create_connection(self.upstream)
+                threading.Thread(target=self.pipe, args=(client, server, False), daemon=True).start()
+                threading.Thread(target=self.pipe, args=(server, client, True), daemon=True).start()
+
+    def pipe(self, source: socket.socket, target: socket.socket, from_app: bool) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                if from_app and self.armed.is_set() and b"event: delta" in data:
+                    self.armed.clear()
+                    first_delta_end = data.index(b"\n\n", data.index(b"event: delta")) + 2
+                    target.sendall(data[:first_delta_end])
+                    break
+                target.sendall(data)
+        for end in (source, target):
+            with suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_connection_lost_mid_answer_keeps_the_question_and_retry_asks_again(browser: Browser, page_url: str) -> None:
+    proxy = CuttingProxy(page_url)
+    try:
+        page, problems = open_page(browser, proxy.url)
+        proxy.armed.set()
+        page.locator("#question").fill(AUSTIN_QUESTION)
+        page.locator("#question").press("Enter")
+        retry = expect_kept_with_a_retry(page, AUSTIN_QUESTION)
+        assert not proxy.armed.is_set(), "the stream was not cut"
+        expect(page.locator(".turn .answer")).to_contain_text("The answer stopped before it was complete.")
+        expect_the_retry_answers(page, retry)
+        assert [p for p in page_errors(problems) if "ERR_INCOMPLETE_CHUNKED_ENCODING" not in p] == []
+    finally:
+        proxy.close()
+
+
+def test_a_question_typed_while_waiting_is_not_overwritten_by_the_failed_one(browser: Browser, page_url: str) -> None:
+    page, _ = open_page(browser, page_url)
+    held: list[Route] = []
+    page.route("**/v1/query/stream", lambda route: held.append(route), times=1)
+    page.locator("#question").fill(AUSTIN_QUESTION)
+    page.locator("#question").press("Enter")
+    expect(page.locator(".turn .answer")).to_have_attribute("data-state", "streaming")
+    page.locator("#question").fill("And in Seattle?")
+    assert held, "the request never reached the route"
+    held[0].fulfill(status=503, json={"error": {"code": "index_unavailable", "message": "The index is unavailable."}})
+    expect(page.locator(".turn .answer")).to_have_attribute("data-state", "failed")
+    expect(page.locator("#question")).to_have_value("And in Seattle?")
+    expect(page.locator(".turn .answer").get_by_role("button", name=f"Retry: {AUSTIN_QUESTION}")).to_be_visible()
+
+
+def test_feedback_buttons_say_what_they_mean_without_an_emoji_font(
+    browser: Browser, page_url: str, screenshots: Path
+) -> None:
+    page, problems = open_page(browser, page_url)
+    turn = ask(page, AUSTIN_QUESTION)
+    answer = page.locator(f".turn:nth-child({turn}) .answer")
+    for name in ("Helpful", "Not helpful"):
+        button = answer.get_by_role("button", name=name, exact=True)
+        expect(button).to_have_attribute("title", name)
+        label = button.locator(".feedback-label")
+        expect(label).to_have_text(name)
+        expect(label).to_be_visible()  # shown, not only announced: the emoji may draw as an empty box
+        box = label.bounding_box()
+        assert box is not None and box["width"] > 20
+        assert name in button.inner_text()
+    answer.screenshot(path=str(screenshots / "chat-page-feedback.png"))
+    assert problems == []
+
+
+def test_a_refused_question_stays_in_the_box_to_be_mended_without_a_retry(browser: Browser, page_url: str) -> None:
+    page, problems = open_page(browser, page_url)
+    refusal = {
+        "error": {"code": "invalid_request", "message": "question contains control characters", "param": "question"}
+    }
+    page.route("**/v1/query/stream", lambda route: route.fulfill(status=422, json=refusal), times=1)
+    page.locator("#question").fill(AUSTIN_QUESTION)
+    page.locator("#question").press("Enter")
+    answer = page.locator(".turn .answer")
+    expect(answer).to_have_attribute("data-state", "failed")
+    expect(answer).to_contain_text("question contains control characters")
+    expect(page.locator("#question")).to_have_value(AUSTIN_QUESTION)
+    expect(answer.locator("button.retry")).to_have_count(0)  # the same question would be refused again
+    assert page_errors(problems) == []

@@ -139,3 +139,74 @@ def test_missing_index_is_not_ready_and_queries_say_why(tmp_path, embed_model) -
         response = empty.post("/v1/query", json={"question": "What do AI engineers earn in Seattle?"})
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "index_missing"
+
+
+# -- one way of asking on both routes -----------------------------------------------------------------------
+SEATTLE = "What do AI engineers earn in Seattle?"
+
+
+def test_query_takes_query_as_retrieve_does(client: TestClient) -> None:
+    canonical = client.post("/v1/query", json={"question": SEATTLE}).json()
+    aliased = client.post("/v1/query", json={"query": SEATTLE})
+    assert aliased.status_code == 200, aliased.text
+    assert (aliased.json()["answer"], aliased.json()["citations"]) == (canonical["answer"], canonical["citations"])
+
+
+def test_retrieve_takes_question_as_query_does(client: TestClient) -> None:
+    canonical = client.post("/v1/retrieve", json={"query": SEATTLE, "top_k": 3}).json()
+    aliased = client.post("/v1/retrieve", json={"question": SEATTLE, "top_k": 3})
+    assert aliased.status_code == 200, aliased.text
+    assert aliased.json() == canonical
+
+
+def test_the_stream_takes_query_too(client: TestClient) -> None:
+    with client.stream("POST", "/v1/query/stream", json={"query": SEATTLE}) as response:
+        assert response.status_code == 200
+        text = "".join(response.iter_text())
+    assert "event: done" in text and "$160,000 - $220,000" in text
+
+
+@pytest.mark.parametrize(
+    ("path", "canonical"), [("/v1/query", "question"), ("/v1/query/stream", "question"), ("/v1/retrieve", "query")]
+)
+def test_both_or_neither_is_refused_naming_the_field(client: TestClient, path: str, canonical: str) -> None:
+    both = client.post(path, json={"question": SEATTLE, "query": SEATTLE})
+    assert both.status_code == 422
+    error = both.json()["error"]
+    assert error["param"] == canonical
+    assert "`question`" in error["message"] and "`query`" in error["message"] and "not both" in error["message"]
+    neither = client.post(path, json={"top_k": 3})
+    assert neither.status_code == 422 and neither.json()["error"]["param"] == canonical
+
+
+def test_an_empty_alias_is_refused_under_its_own_name(client: TestClient) -> None:
+    response = client.post("/v1/query", json={"query": "   "})
+    assert response.status_code == 422
+    assert response.json()["error"]["param"] == "query"
+    assert "query must not be empty" in response.json()["error"]["message"]
+
+
+def test_the_schema_says_which_name_is_canonical(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    query, retrieve = schemas["QueryRequest"], schemas["RetrieveRequest"]
+    assert "canonical" in query["properties"]["question"]["description"]
+    assert "in place of `question`" in query["properties"]["query"]["description"]
+    assert "canonical" in retrieve["properties"]["query"]["description"]
+    assert "in place of `query`" in retrieve["properties"]["question"]["description"]
+    for schema in (query, retrieve):
+        assert schema["oneOf"] == [{"required": ["question"]}, {"required": ["query"]}]
+
+
+# -- what a score is --------------------------------------------------------------------------------------
+def test_the_score_is_documented_as_what_it_is(client: TestClient) -> None:
+    """The score is the learned ranker's (rag/ranking/model.py), in units of cosine similarity and
+    unbounded: the schema says so, rather than letting a reader take it for a probability."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("CitationOut", "RetrievedOut"):
+        description = schemas[name]["properties"]["score"]["description"]
+        assert "not a probability" in description and "unbounded" in description
+        assert "top_score" in description  # and not the query log's dense cosine
+    body = client.post("/v1/query", json={"question": "What are the key responsibilities of an AI engineer?"}).json()
+    scores = [c["score"] for c in body["citations"]]
+    # Items of a list quoted for the passage that found the list carry that passage's score.
+    assert len(set(scores)) == 1 and scores[0] > 0

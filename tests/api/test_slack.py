@@ -44,6 +44,7 @@ from tests.fakes.slack_requests import (
 
 SEATTLE = "$160,000 - $220,000"
 AUSTIN = "$135,000 - $185,000"
+DENVER = "$125,000 - $170,000"
 
 pytestmark = pytest.mark.integration
 
@@ -239,7 +240,7 @@ def test_a_followup_in_the_thread_is_answered_with_the_earlier_turn(
     assert [t.question for t in turns] == ["What do AI engineers earn in Austin?", "And in Seattle?"]
 
 
-def test_a_direct_message_is_answered_in_its_thread(
+def test_a_direct_message_is_answered_in_the_dm_itself_and_a_thread_reply_in_its_thread(
     settings: Settings, embed_model: BaseEmbedding, slack_api: FakeSlackAPI
 ) -> None:
     ts = "1700000600.000100"
@@ -247,9 +248,23 @@ def test_a_direct_message_is_answered_in_its_thread(
         post_event(
             client, message("What do AI engineers earn in Seattle?", ts, channel=DM, channel_type="im"), "Ev0020"
         )
-    (post,) = slack_api.accepted("chat.postMessage")
-    assert post.params["channel"] == DM and post.params["thread_ts"] == ts
-    assert SEATTLE in section_texts(blocks_of(post.params))
+        slack_api.wait_for("chat.postMessage", 1)
+        # Written in a thread of the DM (here under the person's own question): the answer stays in that thread.
+        in_thread = message("And in Austin?", "1700000601.000100", channel=DM, channel_type="im", thread_ts=ts)
+        post_event(client, in_thread, "Ev0021")
+        answer_ts = slack_api.wait_for("chat.postMessage", 2)[0].reply["ts"]
+        # "Reply in thread" on the bot's own answer: answered in that thread, going on from the exchange.
+        under_answer = message(
+            "And in Denver?", "1700000602.000100", channel=DM, channel_type="im", thread_ts=answer_ts
+        )
+        post_event(client, under_answer, "Ev0022")
+    in_dm, threaded, under = (c.params for c in slack_api.accepted("chat.postMessage"))
+    assert in_dm["channel"] == DM and "thread_ts" not in in_dm  # not a new thread under every message
+    assert SEATTLE in section_texts(blocks_of(in_dm))
+    assert threaded["channel"] == DM and threaded["thread_ts"] == ts
+    assert AUSTIN in section_texts(blocks_of(threaded))  # read with the thread's earlier question
+    assert under["channel"] == DM and under["thread_ts"] == answer_ts
+    assert DENVER in section_texts(blocks_of(under))
 
 
 SENIOR_RED_FLAGS = "Strong ML research background but no production system ownership"
@@ -274,7 +289,7 @@ def test_a_new_direct_message_goes_on_from_the_recent_exchange_in_that_dm(
     first, followup, other = (c.params for c in slack_api.accepted("chat.postMessage"))
     assert SENIOR_RED_FLAGS in section_texts(blocks_of(first))
     assert context_texts(blocks_of(first))[0].startswith("[1]")  # no note on a question read on its own
-    assert followup["channel"] == DM and followup["thread_ts"] == "1700002001.000100"
+    assert followup["channel"] == DM and "thread_ts" not in followup
     assert ENTRY_RED_FLAGS in section_texts(blocks_of(followup))
     note = context_texts(blocks_of(followup))[0]
     assert note.startswith("_Read with your earlier question") and "red flags" in note.casefold()
@@ -328,6 +343,54 @@ def test_slack_markup_is_escaped_in_the_reply(
     assert any("AI Skills &amp; Tools" in text for text in every_text)
     for text in every_text:
         assert not re.search(r"&(?!amp;|lt;|gt;)|[<>]", text), text
+
+
+def assert_eyes_came_and_went(slack_api: FakeSlackAPI, channel: str, ts: str) -> None:
+    """:eyes: was added when the work started and removed only after the last reply was posted."""
+    added = [
+        c for c in slack_api.accepted("reactions.add") if (c.params["channel"], c.params["timestamp"]) == (channel, ts)
+    ]
+    removed = slack_api.accepted("reactions.remove")
+    assert [(c.params["channel"], c.params["timestamp"], c.params["name"]) for c in removed] == [(channel, ts, "eyes")]
+    posts = slack_api.accepted("chat.postMessage")
+    assert len(added) == 1 and posts
+    assert added[0].at <= posts[0].at and posts[-1].at <= removed[0].at
+    assert slack_api.calls.index(removed[0]) > slack_api.calls.index(posts[-1])
+    assert slack_api.reactions_on(channel, ts) == set()
+
+
+@pytest.mark.parametrize(
+    ("event", "reply_says"),
+    [
+        (mention("What do AI engineers earn in Seattle?", "1700000950.000100"), SEATTLE),
+        (message("What do AI engineers earn in Seattle?", "1700000950.000100", channel=DM, channel_type="im"), SEATTLE),
+        (mention("What is a good recipe for banana bread?", "1700000950.000100"), "doesn't cover that"),
+        (mention("", "1700000950.000100"), "Ask me about the AI Engineer hiring guide"),
+        (mention("salary " * 400, "1700000950.000100"), "I can't answer that as asked"),
+    ],
+    ids=["answer", "answer-in-a-dm", "abstention", "usage", "invalid-question"],
+)
+def test_the_eyes_are_taken_back_once_the_reply_is_posted(
+    settings: Settings, embed_model: BaseEmbedding, slack_api: FakeSlackAPI, event: dict[str, Any], reply_says: str
+) -> None:
+    with running(settings, embed_model) as client:
+        post_event(client, event, "Ev0055")
+    (post,) = slack_api.accepted("chat.postMessage")
+    assert reply_says in section_texts(blocks_of(post.params))
+    assert_eyes_came_and_went(slack_api, event["channel"], event["ts"])
+
+
+def test_the_eyes_are_taken_back_after_an_apology_too(
+    tmp_path: Path, built_settings: Settings, embed_model: BaseEmbedding, slack_api: FakeSlackAPI
+) -> None:
+    # No index where the settings point: every question fails with IndexMissing.
+    settings = slack_settings(tmp_path, built_settings, slack_api, RAG_INDEX_DIR=tmp_path / "never-built")
+    ts = "1700000960.000100"
+    with running(settings, embed_model) as client:
+        post_event(client, mention("What do AI engineers earn in Seattle?", ts), "Ev0056")
+    (post,) = slack_api.accepted("chat.postMessage")
+    assert "can't reach the guide right now" in section_texts(blocks_of(post.params))
+    assert_eyes_came_and_went(slack_api, CHANNEL, ts)
 
 
 # -- delivery rules ------------------------------------------------------------------------------------

@@ -10,7 +10,12 @@ import yaml
 MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml"
 
 # Web API method the bot calls → the bot scope Slack requires for it.
-SCOPE_OF = {"chat.postMessage": "chat:write", "chat.update": "chat:write", "reactions.add": "reactions:write"}
+SCOPE_OF = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "reactions.add": "reactions:write",
+    "reactions.remove": "reactions:write",
+}
 # Event the bot answers → the scope Slack requires to deliver it.
 EVENT_SCOPE = {
     "app_mention": "app_mentions:read",

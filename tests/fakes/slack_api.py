@@ -199,16 +199,35 @@ class FakeSlackAPI:
             if problems := block_errors(params.get("blocks") or []):
                 return {"ok": False, "error": "invalid_blocks", "errors": problems}
             return {"ok": True, "channel": params["channel"], "ts": params["ts"], "text": params.get("text", "")}
-        if method == "reactions.add":
-            key = (params.get("channel", ""), params.get("timestamp", ""), params.get("name", ""))
-            if key in self._reactions:
-                return {"ok": False, "error": "already_reacted"}
-            self._reactions.add(key)
-            return {"ok": True}
+        if method in ("reactions.add", "reactions.remove"):
+            return self._react(method, params)
         if method == "conversations.replies":
             thread = self._threads.get((params.get("channel", ""), params.get("ts", "")), [])
             return {"ok": True, "messages": thread, "has_more": False}
         return {"ok": False, "error": "unknown_method"}
+
+    def _react(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """reactions.add / reactions.remove on a message: `channel`, `timestamp`, `name`, as Slack takes them."""
+        if not params.get("channel") or not params.get("timestamp"):
+            return {"ok": False, "error": "no_item_specified"}
+        if not params.get("name"):
+            return {"ok": False, "error": "invalid_name"}
+        key = (params["channel"], params["timestamp"], params["name"])
+        with self._changed:
+            if method == "reactions.add":
+                if key in self._reactions:
+                    return {"ok": False, "error": "already_reacted"}
+                self._reactions.add(key)
+            else:
+                if key not in self._reactions:
+                    return {"ok": False, "error": "no_reaction"}
+                self._reactions.discard(key)
+        return {"ok": True}
+
+    def reactions_on(self, channel: str, ts: str) -> set[str]:
+        """The names of the reactions the bot has on a message now."""
+        with self._changed:
+            return {name for (c, t, name) in self._reactions if (c, t) == (channel, ts)}
 
     def _post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel, blocks, text = params.get("channel"), params.get("blocks") or [], params.get("text") or ""

@@ -36,8 +36,7 @@ def test_the_signals_of_an_answered_and_an_unanswerable_question(service: QAServ
     retriever = service.index().retriever
     signal = dict.fromkeys(SIGNALS)
     for question in ("What should we pay a mid-level engineer?", "What is the 401(k) match in Miami?"):
-        retrieved = retriever.search_parts(question, 5)[0]
-        signal[question] = dict(zip(SIGNALS, retriever.abstention_signals(question, retrieved), strict=True))
+        signal[question] = dict(zip(SIGNALS, retriever.rank(question, 5).signals, strict=True))
     answered, unknown = signal["What should we pay a mid-level engineer?"], signal["What is the 401(k) match in Miami?"]
     assert answered["unknown_name"] == 0.0 and unknown["unknown_name"] == 1.0
     assert answered["coverage"] > unknown["coverage"]

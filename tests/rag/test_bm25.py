@@ -7,7 +7,8 @@ import math
 import pytest
 
 from rag.models import Chunk
-from rag.ranking.retrieval import BM25Index, RetrievalConfig
+from rag.ranking.bm25 import BM25Index
+from rag.ranking.retrieval import RetrievalConfig
 from rag.reading.text import content_terms
 
 TEXTS = [
@@ -56,10 +57,10 @@ def reference(chunk_list: list[Chunk], config: RetrievalConfig, weighted: dict[s
 @pytest.mark.parametrize("weighted", [{"salari": 1.0}, {"salari": 1.0, "seattl": 0.4}, {"pay": 1.0, "skill": 2.0}, {}])
 def test_scores_match_the_formula(weighted: dict[str, float]) -> None:
     config = RetrievalConfig()
-    index = BM25Index(chunks(), config)
+    index = BM25Index(chunks(), config.section_weight, config.k1, config.b)
     assert index.scores(weighted).tolist() == pytest.approx(reference(chunks(), config, weighted))
 
 
 def test_a_term_no_chunk_holds_scores_nothing() -> None:
-    index = BM25Index(chunks(), RetrievalConfig())
+    index = BM25Index(chunks())
     assert index.scores({"kubernet": 1.0}).tolist() == [0.0] * len(TEXTS)

@@ -14,7 +14,7 @@ import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
-from rag.cli import port_clash
+from rag.cli import main, port_clash
 from rag.service import QAService
 from rag.settings import Settings
 from tests.clean_env import clean_env, neutral_cwd
@@ -176,3 +176,82 @@ def test_ask_server_refusals_are_one_line_errors(tmp_path: Path, served_url: str
         port = sock.getsockname()[1]
     down = run_rag("ask", "What do AI engineers earn?", "--server", f"http://127.0.0.1:{port}")
     assert "drop --server" in one_line_error(down, "ask")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (("--port", "99999"), {}, "--port 99999"),
+        (("--port", "0"), {}, "--port 0"),
+        ((), {"RAG_PORT": "99999"}, "RAG_PORT=99999"),
+        ((), {"RAG_PORT": "0"}, "RAG_PORT=0"),
+    ],
+)
+def test_serve_refuses_a_port_out_of_range_in_one_line(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], named: str
+) -> None:
+    # Before the check, uvicorn took 99999 (or 0) and listened on another port: this run would not end.
+    state = {"RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_STATE_PATH": str(tmp_path / "state.sqlite3")}
+    result = run_rag("serve", *args, env=state | env, timeout=60)
+    line = one_line_error(result, "serve")
+    assert named in line and "1 to 65535" in line
+
+
+def test_serve_on_a_taken_port_fails_in_one_line_before_loading_anything(tmp_path: Path) -> None:
+    env = {"RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_STATE_PATH": str(tmp_path / "state.sqlite3")}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_rag("serve", "--port", str(port), env=env, timeout=120, python=RUN_AND_REPORT_IMPORTS)
+    line = one_line_error(result, "serve")
+    assert f"127.0.0.1:{port}" in line and "in use" in line
+    # Nothing started: no model was loaded (nor its libraries imported), no app start-up was logged.
+    assert "SentenceTransformer" not in result.stderr and "startup" not in result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "imported: []"
+    assert not (tmp_path / "state.sqlite3").exists()
+
+
+@pytest.mark.parametrize("given", ["option", "setting"])
+def test_ingest_of_a_file_says_it_is_a_file_not_a_folder(tmp_path: Path, given: str) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# Not a corpus folder\n", encoding="utf-8")
+    env = {"RAG_INDEX_DIR": str(tmp_path / "index")}
+    if given == "option":
+        result = run_rag("ingest", "--corpus", str(readme), env=env)
+    else:
+        result = run_rag("ingest", env=env | {"RAG_CORPUS_DIR": str(readme)})
+    line = one_line_error(result, "ingest")
+    assert str(readme) in line and "is a file, not a folder" in line
+    assert "does not exist" not in line
+    assert not (tmp_path / "index").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ask", "x", "--bogus"],
+        ["retrieve", "x", "--bogus"],
+        ["ingest", "--bogus"],
+        ["eval", "--bogus"],
+        ["serve", "--bogus"],
+        ["report", "--bogus"],
+        ["feedback", "export", "--bogus"],
+    ],
+)
+def test_an_unknown_option_shows_the_usage_of_its_own_command(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = "rag " + " ".join(word for word in argv if word not in {"x", "--bogus"})
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {command} "), err
+    assert err.strip().splitlines()[-1] == f"{command}: error: unrecognized arguments: --bogus"
+
+
+def test_an_unknown_option_before_the_command_shows_the_usage_of_rag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--bogus", "ask", "x"])
+    assert capsys.readouterr().err.startswith("usage: rag [-h] {")

@@ -10,8 +10,8 @@ from rag.answering.extractive import AnswerConfig, ExtractiveAnswerer, counted_u
 from rag.models import Chunk, RetrievedChunk
 from rag.ranking.coverage import only_promised, promised_only, unknown_names
 from rag.ranking.figures import ASKS_FOR_A_FIGURE
-from rag.ranking.followup import is_elliptical
 from rag.ranking.parts import split_parts
+from rag.ranking.turns import depends_on_earlier
 from rag.reading.text import content_terms
 from rag.service import QAService
 
@@ -39,7 +39,7 @@ def test_followup_carries_the_subject_and_replaces_the_value(
 
 def test_a_full_question_is_not_rewritten(service: QAService) -> None:
     question = "What are the red flags for a senior AI engineer candidate?"
-    assert not is_elliptical(question)
+    assert not depends_on_earlier(question)
     assert service.resolve(question, ["What do AI engineers earn in Austin?"]) == question
 
 
@@ -73,7 +73,7 @@ def test_single_questions_have_one_part(service: QAService) -> None:
 
 
 def test_names_the_guide_never_mentions_make_it_abstain(service: QAService) -> None:
-    vocabulary = service.index().retriever.vocabulary
+    vocabulary = service.index().retriever.signals.vocabulary
     assert unknown_names("What does an AI engineer earn in Miami?", vocabulary) == ["Miami"]
     assert unknown_names("Do companies sponsor H-1B visas?", vocabulary) == ["H-1B"]
     assert unknown_names("Is a 403(b) plan part of the offer?", vocabulary) == ["403(b)"]  # not "403" and "b"
@@ -189,7 +189,7 @@ def test_a_topic_the_guide_only_promises() -> None:
 
 
 def test_a_question_on_what_the_guide_only_promises_abstains(service: QAService) -> None:
-    assert service.index().retriever.promised == frozenset({"legal"})
+    assert service.index().retriever.signals.promised == frozenset({"legal"})
     answer = service.ask("Is it legal to ask about salary history in the interview?")
     assert not answer.answerable and not answer.citations
     assert service.ask("What are the major red flags for a senior hire?").answerable

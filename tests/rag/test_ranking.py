@@ -33,7 +33,7 @@ def test_the_service_ranks_with_the_learned_weights(service: QAService) -> None:
     retriever = service.index().retriever
     assert retriever.ranker is not None
     question = "What should we pay a mid-level engineer?"
-    dense, lexical = retriever.dense_ranking(question, 30), retriever.bm25_ranking(question, 30)
+    dense, lexical = retriever.dense.ranking(question, 30), retriever.bm25_ranking(question, 30)
     indices, rows = retriever.candidate_rows(question, dense, lexical)
     assert rows.shape == (len(indices), len(FEATURES)) and np.isfinite(rows).all()
     ranked = service.retrieve(question, 3)
@@ -49,7 +49,7 @@ def test_fitting_finds_the_column_that_separates_relevant_from_irrelevant() -> N
         relevant[q % 20] = True
         rows[:, FEATURES.index("text_overlap")] += 3.0 * relevant  # the signal that tells most
         rows[:, FEATURES.index("cosine")] += 1.0 * relevant  # scores are in its units: it must count
-        groups.append(Group("synthetic", str(q), rows, relevant, rows[:, 0]))
+        groups.append(Group("synthetic", str(q), rows, relevant))
     weights = fit(groups)
     assert np.argmax(np.abs(weights)) == FEATURES.index("text_overlap") and weights[FEATURES.index("cosine")] == 1.0
     assert quality(groups, lambda g: g.rows @ weights)["hit@1"] > 0.9

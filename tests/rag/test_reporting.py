@@ -16,7 +16,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from api.app import create_app
 from rag.cli import main
-from rag.operations.reporting import DAY, build_report, dataset_id, feedback_dataset, load_log
+from rag.operations.reporting import DAY, build_report, dataset_id, feedback_dataset, format_report, load_log
 from rag.operations.state import StateStore
 from rag.service import QAService
 from rag.settings import Settings
@@ -115,6 +115,34 @@ def test_report_shows_week_over_week_drift_of_top_scores(log: Log) -> None:
 
 def test_report_window_leaves_older_queries_out(log: Log) -> None:
     assert build_report(log.store, days=3, now=log.now)["volume"]["queries"] == 5
+
+
+def test_the_daily_rate_counts_the_days_since_the_first_query_not_the_window(
+    log: Log, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The last three days hold only today's five questions: five a day, not 5 / 3.
+    today = build_report(log.store, days=3, now=log.now)["volume"]
+    assert today["queries"] == 5
+    assert today["per_day"] == 5.0 and today["days_since_first_query"] == 1.0
+    # The whole 56-day window: eight questions over the week since the first one, not eight over 56 days.
+    whole = build_report(log.store, days=56, now=log.now)["volume"]
+    first = min(q.created for q in load_log(log.store))
+    since_first = (log.now - first) / DAY
+    assert 7 <= since_first < 7.01
+    assert whole["per_day"] == round(8 / since_first, 2)
+    assert whole["days_since_first_query"] == 7.0
+    # The terminal report says what the rate is taken over.
+    monkeypatch.setenv("RAG_STATE_PATH", str(log.settings.state_path))
+    assert main(["report", "--days", "3"]) == 0
+    assert "Volume: 5 queries (5.0 a day over the 1 day since the first query)" in capsys.readouterr().out
+    assert main(["report"]) == 0
+    assert "Volume: 8 queries (1.14 a day over the 7 days since the first query)" in capsys.readouterr().out
+
+
+def test_an_empty_log_reports_no_rate(tmp_path: Path) -> None:
+    empty = build_report(StateStore(tmp_path / "empty.sqlite3"), days=56)
+    assert empty["volume"]["queries"] == 0 and empty["volume"]["per_day"] == 0.0
+    assert "Volume: 0 queries, 0 conversations" in format_report(empty)
 
 
 def test_rag_report_prints_text_and_json(

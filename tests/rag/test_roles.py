@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
-
-from rag.ranking.retrieval import RetrievalConfig
 from rag.ranking.roles import roles_in, unpaid_roles, unpaid_roles_asked
 from rag.service import QAService
-from rag.settings import Settings
 
 GUIDE = [
     "Average Salary: $130,000 - $200,000+ annually for AI Engineers.",
@@ -42,31 +38,10 @@ def test_only_a_question_about_pay_is_declined() -> None:
     assert not unpaid_roles_asked("How much more than software engineers should we pay?", unpaid)
 
 
-def test_the_guide_pays_only_its_own_role(built_settings: Settings, embed_model: BaseEmbedding) -> None:
-    # The rule switched on (shipped, it is one signal of the abstention model).
-    service = QAService(built_settings, embed_model, RetrievalConfig(decline_unpaid_roles=True))
-    unpaid = service.index().retriever.unpaid
+def test_the_roles_the_guide_never_pays_are_read_from_it(service: QAService) -> None:
+    # One signal of the abstention model (rag/answering/abstaining.py), weighed with the others.
+    unpaid = service.index().retriever.signals.unpaid
     assert {("data", "scientist"), ("ml", "architect"), ("team", "lead")} <= unpaid
-    for question in ("What pay should a data scientist in Seattle expect?", "Salary range for an ML architect?"):
-        answer = service.ask(question)
-        assert not answer.answerable and not answer.citations, question
     premium = service.ask("How much more do AI engineers earn than traditional software engineers?")
     assert premium.answerable and "56-80%" in premium.answer
     assert service.ask("What does an AI engineer do that a data scientist doesn't?").answerable
-
-
-def test_each_coverage_rule_has_its_switch(built_settings: Settings, embed_model: BaseEmbedding) -> None:
-    questions = {
-        "decline_unpaid_roles": "What pay should a data scientist in Seattle expect?",
-        "decline_promised_only": "Is it legal to ask about salary history in the interview?",
-        "decline_unknown_names": "What do AI engineers earn in Miami?",
-    }
-    # Shipped, the rules are off: each is a signal of the calibrated abstention (rag/answering/abstaining.py).
-    shipped = QAService(built_settings, embed_model)
-    shipped.load()
-    for switch, question in questions.items():
-        assert not shipped.index().retriever.uncovered(question), switch
-        # Switched on, its question is declined; no other rule declines it.
-        service = QAService(built_settings, embed_model, RetrievalConfig(**{switch: True}))
-        service.load()
-        assert service.index().retriever.uncovered(question), switch

@@ -114,18 +114,18 @@ def test_a_named_list_wins_over_a_better_ranked_passage_elsewhere(service: QASer
 
 
 @pytest.mark.slow
-def test_a_level_and_a_city_each_get_their_passage(ruled_service: QAService, guide_text: str) -> None:
-    answer = ruled_service.ask("What should we pay a mid-level engineer in Seattle?")
+def test_a_level_and_a_city_each_get_their_passage(service: QAService, guide_text: str) -> None:
+    answer = service.ask("What should we pay a mid-level engineer in Seattle?")
     assert answer.shape == "comparison"
     assert [c.quote.split(" $")[0] for c in answer.citations] == ["Mid-Level (3-5 years):", "Seattle"]
     quotes_exact(answer, guide_text)
 
 
 @pytest.mark.slow
-def test_a_follow_up_keeps_the_level_and_adds_the_city(ruled_service: QAService) -> None:
+def test_a_follow_up_keeps_the_level_and_adds_the_city(service: QAService) -> None:
     earlier = "What should we pay a mid-level engineer?"
-    assert [c.quote for c in ruled_service.ask(earlier).citations] == ["Mid-Level (3-5 years): $130,000 - $180,000"]
-    answer = ruled_service.ask("And in Seattle?", history=[earlier])
+    assert [c.quote for c in service.ask(earlier).citations] == ["Mid-Level (3-5 years): $130,000 - $180,000"]
+    answer = service.ask("And in Seattle?", history=[earlier])
     assert [c.quote.split(" $")[0] for c in answer.citations] == ["Mid-Level (3-5 years):", "Seattle"]
 
 

@@ -18,6 +18,7 @@ from api.app import create_app
 from rag.errors import ConfigurationError
 from rag.operations.reporting import build_report
 from rag.operations.state import StateStore, open_state_store, set_wal
+from rag.operations.state_contract import SharedState
 from rag.operations.state_postgres import PostgresStateStore
 from rag.service import QAService
 from rag.settings import Settings
@@ -25,7 +26,7 @@ from tests.chroma_server import free_port
 from tests.conftest import make_settings
 from tests.postgres_server import postgres_dsn  # noqa: F401 (a fixture)
 
-MakeStore = Callable[..., StateStore]
+MakeStore = Callable[..., SharedState]
 
 
 @pytest.fixture()
@@ -142,7 +143,7 @@ def test_an_event_is_claimed_once_by_many_workers_at_once(make_store: MakeStore)
     start = threading.Barrier(len(workers))
     claimed: list[bool] = []
 
-    def claim(store: StateStore) -> None:
+    def claim(store: SharedState) -> None:
         start.wait()
         claimed.append(store.claim_event("Ev123"))
 
@@ -160,7 +161,7 @@ def test_turns_added_at_once_by_many_workers_all_land(make_store: MakeStore) -> 
     start = threading.Barrier(len(workers))
     errors: list[Exception] = []
 
-    def add(store: StateStore, worker: int) -> None:
+    def add(store: SharedState, worker: int) -> None:
         start.wait()
         try:
             for n in range(5):

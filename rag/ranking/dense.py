@@ -1,0 +1,93 @@
+"""The dense half of the search: the question embedded by the packaged model (in the corpus's own
+words, without its common words) and the nearest chunks in Chroma."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters, VectorStoreQuery
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from rag.models import Chunk
+from rag.operations.timing import stage
+from rag.ranking.lexicon import SynonymGroup, in_guide_words, strip_common_words
+
+# Question embeddings kept for searches of the same text (see `query_vector`).
+QUERY_VECTORS_KEPT = 64
+
+
+class DenseSearch:
+    def __init__(
+        self,
+        vector_store: ChromaVectorStore,
+        embed_model: BaseEmbedding,
+        chunks: Sequence[Chunk],
+        by_id: dict[str, int],
+        common: frozenset[str],
+        synonyms: tuple[SynonymGroup, ...],
+        guide_words: bool = True,
+        strip_common: bool = True,
+    ) -> None:
+        self.vector_store = vector_store
+        self.embed_model = embed_model
+        self.chunks = chunks
+        self.by_id = by_id
+        self.common = common
+        self.synonyms = synonyms
+        self.guide_words = guide_words
+        self.strip_common = strip_common
+        self.vectors: dict[str, list[float]] = {}
+        self.heading_vectors: dict[str, np.ndarray] = {}
+
+    def forget(self) -> None:
+        """Embeddings are kept for one question, not across them (that is the answer cache's job)."""
+        self.vectors = {}
+
+    def query_text(self, question: str) -> str:
+        """What the embedder reads: the question in the guide's words, without corpus-common words."""
+        if self.guide_words:
+            question = in_guide_words(question, self.synonyms)
+        return strip_common_words(question, self.common) if self.strip_common else question
+
+    def query_vector(self, question: str) -> list[float]:
+        """The question's embedding. Kept while one question is searched (see `search_parts`): it is
+        searched several times (a superlative's second pass, the ranker's heading similarity) and
+        embedding is most of a search's cost."""
+        text = self.query_text(question)
+        vector = self.vectors.get(text)
+        if vector is None:
+            with stage("embed"):
+                vector = self.embed_model.get_query_embedding(text)
+            if len(self.vectors) >= QUERY_VECTORS_KEPT:
+                self.vectors.pop(next(iter(self.vectors)))
+            self.vectors[text] = vector
+        return vector
+
+    def heading_similarity(self, question: str, indices: Sequence[int]) -> np.ndarray:
+        """Cosine of the question with each candidate's heading path; a path is embedded the first
+        time a candidate under it is ranked, then kept."""
+        paths = [self.chunks[i].section_path for i in indices]
+        missing = list(dict.fromkeys(p for p in paths if p not in self.heading_vectors))
+        if missing:
+            with stage("embed"):
+                for path, vector in zip(missing, self.embed_model.get_text_embedding_batch(missing), strict=True):
+                    self.heading_vectors[path] = np.asarray(vector) / (np.linalg.norm(vector) or 1.0)
+        q = np.asarray(self.query_vector(question))
+        q = q / (np.linalg.norm(q) or 1.0)
+        return np.asarray([float(self.heading_vectors[p] @ q) for p in paths])
+
+    def ranking(self, question: str, depth: int, source: str | None = None) -> list[tuple[int, float]]:
+        vector = self.query_vector(question)
+        # With a source, Chroma filters on the chunk's `source` metadata (a `where` clause) before ranking.
+        only = MetadataFilters(filters=[MetadataFilter(key="source", value=source)]) if source else None
+        result = self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=depth, filters=only))
+        ranking = []
+        for node_id, similarity in zip(result.ids or [], result.similarities or []):
+            index = self.by_id.get(node_id)
+            if index is not None:
+                # ChromaVectorStore reports exp(-distance); the cosine is 1 - distance.
+                ranking.append((index, 1.0 + math.log(max(similarity, 1e-12))))
+        return ranking

@@ -21,7 +21,7 @@ from scipy.optimize import minimize
 from evals.calibrate import MAX_FALSE_ABSTENTION, calibrate
 from evals.corpora import CORPORA, HELD_OUT, service_for
 from evals.dataset import load_dataset
-from evals.train_ranker import training_sets
+from evals.train_ranker import reader_stamp, training_sets
 from rag.answering.abstaining import SIGNALS
 from rag.index.embedding import load_embed_model
 from rag.settings import DEFAULT_THRESHOLD_FILE, Settings
@@ -73,8 +73,8 @@ def collect(
 def code_stamp() -> str:
     """What the signals depend on besides the questions: the ranker's weights and the signal code."""
     parts = [ROOT / "rag" / "ranking" / "weights.json", ROOT / "rag" / "ranking" / "signals.py"]
-    parts.append(ROOT / "rag" / "answering" / "asked_kind.json")
-    return hashlib.sha256(b"".join(p.read_bytes() for p in parts if p.is_file())).hexdigest()
+    stamp = b"".join(p.read_bytes() for p in parts if p.is_file()) + reader_stamp().encode()
+    return hashlib.sha256(stamp).hexdigest()
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:

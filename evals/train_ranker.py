@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import io
 import json
 import pickle
 import sys
@@ -202,6 +203,14 @@ def feature_ablation(groups: list[Group], k: int, shipped: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+class GroupUnpickler(pickle.Unpickler):
+    """Reads cached groups whichever module pickled them (`python -m evals.train_ranker` pickles them as
+    `__main__.Group`)."""
+
+    def find_class(self, module: str, name: str):  # type: ignore[no-untyped-def]
+        return Group if name == "Group" else super().find_class(module, name)
+
+
 def collect(sets: dict[str, list[tuple[Path, str | None]]], cache: Path | None = None) -> list[Group]:
     """The candidate groups of every question of `sets` (corpus -> datasets), each corpus over its own
     index; with `cache`, each corpus's groups are kept there and read back while its sets and the
@@ -213,11 +222,13 @@ def collect(sets: dict[str, list[tuple[Path, str | None]]], cache: Path | None =
         if not datasets:
             continue
         key = hashlib.sha256(
-            json.dumps([FEATURES, corpus, [(str(d), s, d.stat().st_mtime) for d, s in datasets]]).encode()
+            json.dumps(
+                [FEATURES, corpus, [(str(d), s, d.stat().st_mtime) for d, s in datasets], reader_stamp()]
+            ).encode()
         ).hexdigest()[:16]
         stored = cache / f"{corpus}-{key}.pkl" if cache else None
         if stored is not None and stored.is_file():
-            groups += pickle.loads(stored.read_bytes())
+            groups += GroupUnpickler(io.BytesIO(stored.read_bytes())).load()
             continue
         embed_model = embed_model or load_embed_model(settings.embed_model)
         retriever = service_for(CORPORA[corpus], embed_model, None, settings).index().retriever
@@ -231,14 +242,30 @@ def collect(sets: dict[str, list[tuple[Path, str | None]]], cache: Path | None =
     return groups
 
 
-def training_sets(which: str) -> dict[str, list[tuple[Path, str | None]]]:
+# The corpora the reader learned from (evals/train_reader.py): its score there is better than anywhere
+# else, so what weighs it (the ranker, the abstention model) is fitted on the other corpora.
+READER_CORPORA = ("civicactions-guidebook", "meltano-handbook", "turing-way")
+
+
+def reader_stamp() -> str:
+    """Which reader filled the reader feature: none (off or not shipped) or the weights file's hash."""
+    from rag.ranking.reader import READER_FILE
+
+    if Settings().reader == "off" or not READER_FILE.is_file():
+        return "off"
+    return hashlib.sha256(READER_FILE.read_bytes()).hexdigest()[:16]
+
+
+def training_sets(which: str, exclude: tuple[str, ...] = READER_CORPORA) -> dict[str, list[tuple[Path, str | None]]]:
     """`read`: the sets read question by question (the guide's and 18F's tune split); `training`: the
-    questions written blind over the training corpora (the validation corpus never among them); `all`."""
+    questions written blind over the training corpora (the validation corpus never among them); `all`;
+    without the corpora in `exclude`."""
     chosen: dict[str, list[tuple[Path, str | None]]] = {}
     for name, sets in (("read", TUNE), ("training", TRAINING)):
         if which in (name, "all"):
             for corpus, datasets in sets.items():
-                chosen.setdefault(corpus, []).extend(datasets)
+                if corpus not in exclude:
+                    chosen.setdefault(corpus, []).extend(datasets)
     return chosen
 
 

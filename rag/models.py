@@ -54,6 +54,7 @@ class RetrievedChunk:
     chunk: Chunk
     score: float
     dense_score: float = 0.0
+    reader: float | None = None  # the reader's logit, when it read this passage
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from rag.index.store import ChunkStore, connect, where
 from rag.models import Answer, RetrievedChunk
 from rag.operations.cache import AnswerCache, AnswerKey
 from rag.operations.timing import record_outcome, stage
+from rag.ranking.reader import shared_reader
 from rag.ranking.retrieval import HybridRetriever, Ranking, RetrievalConfig
 from rag.ranking.turns import asks_its_own, resolve_followup
 from rag.settings import Settings
@@ -92,7 +93,11 @@ class QAService:
         except Exception as exc:
             raise IndexUnavailable(f"index {version.collection} cannot be read: {exc}") from exc
         retriever = HybridRetriever(
-            ChromaVectorStore(chroma_collection=collection), chunks, self.embed_model, self.retrieval_config
+            ChromaVectorStore(chroma_collection=collection),
+            chunks,
+            self.embed_model,
+            self.retrieval_config,
+            reader=shared_reader() if self.settings.reader == "on" else None,
         )
         loaded = LoadedIndex(version.collection, retriever, len(chunks), collection)
         with self._lock:

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     embed_model: Path | None = Field(None, alias="RAG_EMBED_MODEL")
     # torch threads per process; scale out with workers instead (see rag/index/embedding.py).
     torch_threads: int = Field(1, alias="RAG_TORCH_THREADS", ge=1)
+    # The reader (rag/ranking/reader.py): "off" serves without it (for comparison, or a small machine).
+    reader: Literal["on", "off"] = Field("on", alias="RAG_READER")
 
     llm: Literal["extractive", "openai", "anthropic"] = Field("extractive", alias="RAG_LLM")
     llm_base_url: str | None = Field(None, alias="RAG_LLM_BASE_URL")

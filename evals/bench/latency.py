@@ -37,11 +37,12 @@ from evals.bench.workload import golden_questions
 from rag.index.embedding import load_embed_model
 from rag.index.store import ChunkStore, connect, where
 from rag.operations.timing import traced
+from rag.ranking.reader import READ_DEPTH, shared_reader
 from rag.reading.documents import load_documents
 from rag.service import QAService
 from rag.settings import Settings
 
-FLOOR = "floor: embed + one Chroma query"
+FLOOR = "floor: embed + one Chroma query (+ the reader over its pairs)"
 TARGET_HTTP_QUERY = 1.3  # HTTP /v1/query p50 within this multiple of the floor's p50
 TARGET_CACHED_MS = 2.0
 
@@ -107,9 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         store = ChunkStore(connect(settings), where(settings))
         collection = store.collection(store.require_active().collection)
 
+        reader = shared_reader() if settings.reader == "on" else None
+
         def floor(q: str) -> None:
             vector = embed_model.get_query_embedding(q)
-            collection.query(query_embeddings=vector, n_results=k)
+            found = collection.query(query_embeddings=vector, n_results=max(k, READ_DEPTH if reader else k))
+            if reader is not None:  # the reader's own forward pass over the pairs the service reads
+                reader.scores(q, (found.get("documents") or [[]])[0][:READ_DEPTH])
 
         def ask_traced(q: str) -> None:
             with traced() as trace:
@@ -193,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         f"answerer). The in-process `ask` runs with the answer cache off (`RAG_ANSWER_CACHE_SIZE=0`); the server "
         f"runs with the default cache, and the timed `/v1/query` round is the first time it sees each question. "
         f"The floor is `get_query_embedding(question)` plus one `collection.query(n_results={k})` on the "
-        f"index's own Chroma collection. The llama-index references are its default retriever over "
+        f"index's own Chroma collection, plus, when the reader ships (rag/ranking/reader.py; `RAG_READER` not "
+        f"off), its forward pass over the {READ_DEPTH} pairs a question has it read. The llama-index references are its default retriever over "
         f"`SentenceSplitter(chunk_size=256)` nodes of the same corpus with the same model. torch used "
         f"{torch.get_num_threads()} intra-op threads in both processes (its default: one per core).",
         "",

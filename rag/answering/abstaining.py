@@ -28,6 +28,7 @@ SIGNALS: tuple[str, ...] = (
     "promised_only",  # ... a topic the corpus only promises in a preview
     "unpaid_role",  # ... the pay of a role the corpus names but never pays
     "figure_missing",  # it asks for a figure and none of the best three holds one, in digits or in words
+    "reader_best",  # the reader's highest logit over the best three (rag/ranking/reader.py; 0 without it)
 )
 
 

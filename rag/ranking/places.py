@@ -184,3 +184,22 @@ class Places:
             return False
         held = self.counterparts.groups_of(chunk)
         return any(group in held for group, _ in named)
+
+    def each_named_answered(self, question: str, ranking: list[RetrievedChunk]) -> tuple[list[RetrievedChunk], int]:
+        """A question that names alternatives of several kinds ("a mid-level engineer in Seattle": a
+        level and a city) each answered in a place of its own: the best passage of the ranking that
+        answers for a named alternative the passages before it do not follow them, each a part of
+        the answer. Nothing is searched again and nothing is combined that the ranking did not find."""
+        named = self.named_rarely(question)
+        if len({group for group, _, _ in named}) < 2 or not ranking:
+            return ranking, 1
+        keys = list(dict.fromkeys((group, member) for group, member, _ in named))
+        leading = [ranking[0]]
+        for key in keys:
+            if any(self.answers_for(r.chunk, key) for r in leading):
+                continue
+            found = next((r for r in ranking if self.answers_for(r.chunk, key)), None)
+            if found is not None and found not in leading:
+                leading.append(found)
+        rest = [r for r in ranking if r not in leading]
+        return leading + rest, len(leading)

@@ -36,6 +36,7 @@ from rag.ranking.model import PLAIN_FUSION, LinearRanker
 from rag.ranking.parts import split_parts
 from rag.ranking.places import Places
 from rag.ranking.preview import about_the_document, sums_up_the_subject
+from rag.ranking.reader import Reader, read_best
 from rag.ranking.signals import AbstentionSignals
 from rag.ranking.superlative import extreme_row_id, set_aside_phrases
 from rag.reading.text import content_terms
@@ -104,6 +105,7 @@ class HybridRetriever(BaseRetriever):
         embed_model: BaseEmbedding,
         config: RetrievalConfig | None = None,
         top_k: int = 5,
+        reader: Reader | None = None,
     ) -> None:
         super().__init__()
         self.config = config or RetrievalConfig()
@@ -135,6 +137,7 @@ class HybridRetriever(BaseRetriever):
         # Without weights for these features (a feature added, not yet fitted), the plain fusion ranks.
         self.ranker = LinearRanker.load() or LinearRanker(PLAIN_FUSION)
         self.facts = PassageFacts.of(chunks, self.outline.list_items)
+        self.reader = reader
         self.dense = DenseSearch(
             vector_store,
             embed_model,
@@ -152,6 +155,8 @@ class HybridRetriever(BaseRetriever):
         swaps an alternative, is the earlier turn's question: its counterpart leads."""
         first = self.counterpart_of(earlier, question, source) if earlier else None
         retrieved, parts = self.search_parts(question, top_k, source, first)
+        if self.reader is not None:
+            retrieved = read_best(self.reader, question, retrieved)
         return Ranking(
             retrieved,
             parts,
@@ -194,31 +199,12 @@ class HybridRetriever(BaseRetriever):
                 if extreme is not None and extreme != ranking[0].chunk.chunk_id:
                     ranking = self.search(question, top_k, source, extreme)
             if self.config.each_named:
-                return self.each_named_answered(question, ranking)
+                return self.places.each_named_answered(question, ranking)
             return ranking, 1
         rankings = [self.search(part, top_k, source) for part in parts]
         merged = interleave(rankings, top_k)
         bests = {ranking[0].chunk.chunk_id for ranking in rankings if ranking}
         return merged, sum(1 for r in merged[: len(rankings)] if r.chunk.chunk_id in bests)
-
-    def each_named_answered(self, question: str, ranking: list[RetrievedChunk]) -> tuple[list[RetrievedChunk], int]:
-        """A question that names alternatives of several kinds ("a mid-level engineer in Seattle": a
-        level and a city) each answered in a place of its own: the best passage of the ranking that
-        answers for a named alternative the passages before it do not follow them, each a part of
-        the answer. Nothing is searched again and nothing is combined that the ranking did not find."""
-        named = self.places.named_rarely(question)
-        if len({group for group, _, _ in named}) < 2 or not ranking:
-            return ranking, 1
-        keys = list(dict.fromkeys((group, member) for group, member, _ in named))
-        leading = [ranking[0]]
-        for key in keys:
-            if any(self.places.answers_for(r.chunk, key) for r in leading):
-                continue
-            found = next((r for r in ranking if self.places.answers_for(r.chunk, key)), None)
-            if found is not None and found not in leading:
-                leading.append(found)
-        rest = [r for r in ranking if r not in leading]
-        return leading + rest, len(leading)
 
     def search(
         self, question: str, top_k: int, source: str | None = None, first: str | None = None

@@ -83,6 +83,7 @@ class AbstentionSignals:
                 bool(only_promised(question, self.promised)),
                 bool(unpaid_roles_asked(question, self.unpaid)),
                 asks_for_a_figure(question) and not FIGURE.search(stated),
+                max((r.reader for r in top if r.reader is not None), default=0.0),
             ],
             dtype=float,
         )

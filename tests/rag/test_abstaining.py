@@ -19,7 +19,7 @@ MODEL_FILE = DEFAULT_THRESHOLD_FILE
 
 def test_the_committed_model_reads_the_signals_and_says_how_it_was_fitted() -> None:
     data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
-    assert data["command"] == "python -m evals.fit_abstention"
+    assert data["command"].startswith("python -m evals.fit_abstention")
     assert set(data["trained_on"]) == {"guide", "18f"}
     model = AbstentionModel.load(MODEL_FILE)
     assert model is not None and len(model.weights) == len(SIGNALS) and 0.0 < model.threshold < 1.0

@@ -67,23 +67,13 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=40.0, help="training stops after this long")
-    parser.add_argument("--out", type=Path, default=READER_FILE)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--questions", type=int, default=None, help="per corpus (a tiny run for tests)")
-    parser.add_argument("--corpora", default=",".join(READER_CORPORA))
-    args = parser.parse_args(argv)
+def train(pairs: list[tuple[str, str, float]], minutes: float, out: Path, started: float | None = None) -> None:
+    """Fine-tune the reader on `pairs` (question, passage, 1.0 if it answers) for at most `minutes`,
+    and write it, int8, to `out`."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    started = time.perf_counter()
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    pairs = pairs_for(tuple(args.corpora.split(",")), args.questions)
+    started = time.perf_counter() if started is None else started
     random.shuffle(pairs)
     held = pairs[: max(1, len(pairs) // 20)]
     train = pairs[len(held) :]
@@ -129,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"held-out pair AUC before training: {held_out_auc():.3f}", flush=True)
     model.train()
-    deadline = started + args.minutes * 60
+    deadline = started + minutes * 60
     running = []
     for step in range(steps):
         if time.perf_counter() > deadline:
@@ -154,9 +144,28 @@ def main(argv: list[str] | None = None) -> int:
     state = quantized.state_dict()  # keeps its metadata: the quantized layers load by their version
     for key in [k for k in state if k.startswith("encoder.embeddings.")]:
         del state[key]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f} s")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=40.0, help="training stops after this long")
+    parser.add_argument("--out", type=Path, default=READER_FILE)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--questions", type=int, default=None, help="per corpus (a tiny run for tests)")
+    parser.add_argument("--corpora", default=",".join(READER_CORPORA))
+    args = parser.parse_args(argv)
+    import torch
+
+    started = time.perf_counter()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    pairs = pairs_for(tuple(args.corpora.split(",")), args.questions)
+    train(pairs, args.minutes, args.out, started)
     return 0
 
 

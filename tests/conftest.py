@@ -45,6 +45,19 @@ def embed_model() -> BaseEmbedding:
 
 
 @pytest.fixture(scope="session")
+def handbook_settings(tmp_path_factory: pytest.TempPathFactory, embed_model: BaseEmbedding) -> Settings:
+    """The 18F handbook pages, read where they lie beside the repository, indexed once a session in a
+    temp folder (the quality gate and the Markdown tests share it)."""
+    from evals.corpora import CORPORA
+
+    if not CORPORA["18f"].is_dir():
+        pytest.skip(f"the 18F handbook pages are not beside the project: expected at {CORPORA['18f']}")
+    settings = make_settings(tmp_path_factory.mktemp("handbook"), CORPORA["18f"], RAG_RATE_LIMIT_PER_MINUTE=0)
+    ingest(settings, embed_model)
+    return settings
+
+
+@pytest.fixture(scope="session")
 def guide_text() -> str:
     with GUIDE.open(encoding="utf-8", newline="") as handle:
         return handle.read()

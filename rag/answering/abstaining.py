@@ -52,6 +52,11 @@ class AbstentionModel:
         except (OSError, ValueError):
             return None
         model = data.get("model") if isinstance(data, dict) else None
-        if not isinstance(model, dict) or tuple(model.get("signals", ())) != SIGNALS:
+        if not isinstance(model, dict):
             return None
-        return cls(np.asarray(model["weights"], dtype=float), float(model["bias"]), float(data["threshold"]))
+        names = tuple(model.get("signals", ()))
+        if not names or not set(names) <= set(SIGNALS):
+            return None
+        # A signal added since the model was fitted (the reader's, before a reader ships) weighs nothing.
+        weights = dict(zip(names, (float(w) for w in model["weights"]), strict=True))
+        return cls(np.asarray([weights.get(n, 0.0) for n in SIGNALS]), float(model["bias"]), float(data["threshold"]))

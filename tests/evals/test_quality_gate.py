@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from evals.corpora import CORPORA, service_for
+from evals.corpora import CORPORA
 from evals.floors import GATED_SETS, THRESHOLDS, GatedSet
 from evals.harness import PRIMARY, Outcome, run_harness
 from evals.runner import denominator
 from rag.service import QAService
-from tests.conftest import make_settings
 
 
 def thresholds() -> dict[str, dict[str, dict[str, float]]]:
@@ -41,12 +40,14 @@ def shortfalls(summaries: dict[str, dict[str, dict[str, Any]]], thresholds: dict
 
 
 @pytest.fixture(scope="session")
-def handbook_service(tmp_path_factory: pytest.TempPathFactory, embed_model: BaseEmbedding) -> QAService:
-    """The 18F handbook pages, read where they lie beside the repository, indexed in a temp folder."""
-    corpus = CORPORA["18f"]
-    if not corpus.is_dir():
-        pytest.fail(f"the 18F corpus of the gate is missing: expected at {corpus}")
-    return service_for(corpus, embed_model, base=make_settings(tmp_path_factory.mktemp("gate-18f")))
+def handbook_service(request: pytest.FixtureRequest, embed_model: BaseEmbedding) -> QAService:
+    """The 18F handbook pages over the session's index of them (tests/conftest.py); the gate fails,
+    not skips, when they are missing."""
+    if not CORPORA["18f"].is_dir():
+        pytest.fail(f"the 18F corpus of the gate is missing: expected at {CORPORA['18f']}")
+    service = QAService(request.getfixturevalue("handbook_settings"), embed_model=embed_model)
+    service.load()
+    return service
 
 
 @pytest.fixture(scope="session", params=sorted(GATED_SETS))

@@ -17,14 +17,12 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from api.app import create_app
 from evals.corpora import CORPORA
 from evals.metrics import citations_valid
-from rag.index.ingest import ingest
 from rag.models import Chunk, Citation, citation_payload, cite
 from rag.reading.chunking import chunk_documents
 from rag.reading.documents import Document, load_documents, read_source_text
 from rag.reading.markup import parse_html, parse_markdown, plain
 from rag.service import QAService
 from rag.settings import Settings
-from tests.conftest import make_settings
 
 PAGES = CORPORA["18f"]
 needs_pages = pytest.mark.skipif(not PAGES.is_dir(), reason="the 18F handbook pages are not beside the project")
@@ -263,13 +261,6 @@ def test_every_handbook_table_row_has_its_header(page_chunks: list[Chunk]) -> No
 
 
 # -- end to end: an index of the handbook, a question through the service ----------------------------
-@pytest.fixture(scope="module")
-def handbook_settings(tmp_path_factory: pytest.TempPathFactory, embed_model: BaseEmbedding) -> Settings:
-    settings = make_settings(tmp_path_factory.mktemp("handbook"), PAGES, RAG_RATE_LIMIT_PER_MINUTE=0)
-    ingest(settings, embed_model)
-    return settings
-
-
 @pytest.fixture(scope="module")
 def handbook_client(handbook_settings: Settings, embed_model: BaseEmbedding) -> Iterator[TestClient]:
     app = create_app(handbook_settings, QAService(handbook_settings, embed_model=embed_model))

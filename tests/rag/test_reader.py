@@ -7,22 +7,25 @@ from pathlib import Path
 
 import pytest
 
-from evals.corpora import CORPORA
 from rag.ranking.reader import READER_FILE, Reader, shared_reader
 from rag.service import QAService
 from rag.settings import Settings
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CORPORA["clef-handbook"].is_dir(), reason="the training corpora are not beside the project")
-def test_the_training_command_runs_on_a_tiny_slice(tmp_path: Path, built_settings: Settings) -> None:
+def test_the_training_command_runs_on_a_tiny_slice(tmp_path: Path) -> None:
     from evals import train_reader
 
+    pairs = [
+        (
+            "What should we pay a mid-level engineer?",
+            "Salary Information: Mid-Level (3-5 years): $130,000 - $180,000",
+            1.0,
+        ),
+        ("What should we pay a mid-level engineer?", "Hiring Tips: Post on LinkedIn and GitHub", 0.0),
+    ] * 8
     out = tmp_path / "reader.int8.pt"
-    assert (
-        train_reader.main(["--questions", "2", "--minutes", "0.05", "--corpora", "clef-handbook", "--out", str(out)])
-        == 0
-    )
+    train_reader.train(pairs, 0.05, out)
     assert 0 < out.stat().st_size < 30_000_000  # int8 layers and head only: the embeddings are the packaged model's
     scores = Reader(out).scores("how many vacation days do we get?", ["Vacation: 20 days a year.", "Parking is free."])
     assert scores.shape == (2,)

@@ -33,8 +33,9 @@ run: $(STAMP)
 	$(BIN)/rag ingest
 	$(BIN)/rag serve
 
+# Both cores, a test file a worker: a file's module fixtures stay in one process.
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check rag api evals tests

@@ -1,4 +1,5 @@
-"""Fit the abstention model (rag/answering/abstaining.py) on the tune sets of both corpora and choose its
+"""Fit the abstention model (rag/answering/abstaining.py) on the read sets of both corpora (default;
+`--sets training|all` adds the training corpora' questions) and choose its
 threshold: `python -m evals.fit_abstention [--out rag/answering/abstention.json] [--report evals/reports/abstention.md]`.
 
 A logistic model over the signals, classes weighted equally (unanswerable questions are the fewer),
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(DEFAULT_THRESHOLD_FILE))
     parser.add_argument("--report", default=str(ROOT / "evals" / "reports" / "abstention.md"))
-    parser.add_argument("--sets", choices=("read", "training", "all"), default="all")
+    parser.add_argument("--sets", choices=("read", "training", "all"), default="read")
     parser.add_argument("--limit", type=int, default=None, help="fit on this many questions (learning curve)")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "abstention")
     args = parser.parse_args(argv)

@@ -1,6 +1,8 @@
-"""Fit the ranking weights (rag/ranking/weights.json) on the tune splits of both corpora, and say by
-cross-validation what they are worth against the dense cosine alone and a LightGBM LambdaRank model.
-`python -m evals.train_ranker [--out rag/ranking/weights.json] [--folds 5]`.
+"""Fit the ranking weights (rag/ranking/weights.json) on the read sets of both corpora (default; `--sets
+training|all` adds the questions written over the training corpora, cross-validated corpus by corpus),
+and say by cross-validation and on the held-out sets what they are worth against the dense cosine
+alone and a LightGBM LambdaRank model.
+`python -m evals.train_ranker [--sets read] [--out rag/ranking/weights.json] [--folds 5]`.
 
 The model is linear and pairwise: for each question, every relevant candidate should outscore every
 irrelevant one; the loss is the mean logistic loss over those pairs, question by question, with an L2
@@ -290,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(WEIGHTS_FILE))
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--sets", choices=("read", "training", "all"), default="all")
+    parser.add_argument("--sets", choices=("read", "training", "all"), default="read")
     parser.add_argument("--limit", type=int, default=None, help="fit on this many questions (learning curve)")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "ranker", help="candidate groups kept here")
     parser.add_argument(

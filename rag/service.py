@@ -24,7 +24,7 @@ from rag.operations.cache import AnswerCache, AnswerKey
 from rag.operations.timing import record_outcome, stage
 from rag.ranking.reader import shared_reader
 from rag.ranking.retrieval import HybridRetriever, Ranking, RetrievalConfig
-from rag.ranking.turns import asks_its_own, resolve_followup
+from rag.ranking.turns import resolve_followup, swaps_a_value
 from rag.settings import Settings
 
 # How often a serving process looks for a newer index version written by `rag ingest`.
@@ -45,7 +45,7 @@ def swapped_from(question: str, resolved: str, history: Sequence[str]) -> str | 
     """The earlier question a follow-up swaps a value of ("and for juniors?"): the place it found,
     under the new value, leads the follow-up's ranking. None for a turn asked on its own or with an
     ask of its own."""
-    return history[-1] if history and resolved != question and not asks_its_own(question) else None
+    return history[-1] if history and resolved != question and swaps_a_value(question) else None
 
 
 @dataclass(frozen=True)

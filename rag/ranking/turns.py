@@ -94,6 +94,13 @@ def asks_its_own(question: str) -> bool:
     )
 
 
+def swaps_a_value(question: str) -> bool:
+    """A follow-up that sets a value into the earlier question ("and for juniors?", "And in Seattle?"),
+    not one with an ask of its own, with or without a connective ("ok and where do the approvals go")."""
+    tail = CONNECTIVE.sub("", question).strip()
+    return not asks_its_own(question) and not (tail and asks_its_own(tail))
+
+
 def resolve_followup(
     question: str,
     history: Sequence[str],

@@ -9,10 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from evals import fit_abstention, train_ranker
-from evals.calibrate import MAX_FALSE_ABSTENTION, calibrate
+from evals.calibrate import MAX_FALSE_ABSTENTION
 from evals.corpora import HELD_OUT, ROOT
 from rag.answering.abstaining import SIGNALS
 
@@ -46,17 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for name, columns in VARIANTS.items():
         xs, hs = x[:, columns], hx[:, columns]
-        held = fit_abstention.out_of_fold(xs, y, corpora)
-        threshold = calibrate(list(zip(held.tolist(), y.tolist(), strict=True)), MAX_FALSE_ABSTENTION).threshold
-        w, b = fit_abstention.fit(xs, y)
-        p = fit_abstention.probabilities(hs, w, b)
-        cells = []
-        for corpus in names:
-            mask = np.asarray([c == corpus for c in hc])
-            yy, pp = hy[mask], p[mask]
-            cells.append(
-                f"{((pp < threshold) & ~yy).sum() / max((~yy).sum(), 1):.3f} / {((pp < threshold) & yy).sum() / max(yy.sum(), 1):.3f}"
-            )
+        w, b, threshold, _ = fit_abstention.fit_with_threshold(xs, y, corpora)
+        declined = fit_abstention.declined_by_corpus(fit_abstention.probabilities(hs, w, b), hy, hc, threshold)
+        cells = [
+            f"{declined[c]['unanswerable_declined']:.3f} / {declined[c]['answerable_declined']:.3f}" for c in names
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

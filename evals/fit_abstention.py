@@ -22,7 +22,7 @@ from scipy.optimize import minimize
 from evals.calibrate import MAX_FALSE_ABSTENTION, calibrate
 from evals.corpora import CORPORA, HELD_OUT, service_for
 from evals.dataset import load_dataset
-from evals.train_ranker import reader_stamp, training_sets
+from evals.train_ranker import training_sets
 from rag.answering.abstaining import SIGNALS
 from rag.index.embedding import load_embed_model
 from rag.settings import DEFAULT_THRESHOLD_FILE, Settings
@@ -69,6 +69,15 @@ def collect(
         labels += y
         corpora += [corpus] * len(y)
     return np.asarray(rows), np.asarray(labels, dtype=bool), corpora
+
+
+def reader_stamp() -> str:
+    """Which reader gave the `reader_best` signal: none (off or not shipped) or the weights file's hash."""
+    from rag.ranking.reader import READER_FILE
+
+    if Settings().reader == "off" or not READER_FILE.is_file():
+        return "off"
+    return hashlib.sha256(READER_FILE.read_bytes()).hexdigest()[:16]
 
 
 def code_stamp() -> str:
@@ -121,6 +130,32 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, corpora: list[str]) -> np.ndarray:
     return p
 
 
+def fit_with_threshold(x: np.ndarray, y: np.ndarray, corpora: list[str]) -> tuple[np.ndarray, float, float, np.ndarray]:
+    """Weights and bias fitted on all of `x`, the threshold chosen on out-of-fold probabilities (at most
+    MAX_FALSE_ABSTENTION of answerable questions declined), and those probabilities."""
+    held = out_of_fold(x, y, corpora)
+    threshold = calibrate(list(zip(held.tolist(), y.tolist(), strict=True)), MAX_FALSE_ABSTENTION).threshold
+    w, b = fit(x, y)
+    return w, b, threshold, held
+
+
+def declined_by_corpus(
+    p: np.ndarray, y: np.ndarray, corpora: list[str], threshold: float
+) -> dict[str, dict[str, float]]:
+    """Per corpus: how many answerable and unanswerable questions, and the share of each declined."""
+    out: dict[str, dict[str, float]] = {}
+    for corpus in sorted(set(corpora)):
+        mask = np.asarray([c == corpus for c in corpora])
+        yy, declined = y[mask], p[mask] < threshold
+        out[corpus] = {
+            "answerable": int(yy.sum()),
+            "unanswerable": int((~yy).sum()),
+            "unanswerable_declined": round(float((declined & ~yy).sum() / max((~yy).sum(), 1)), 3),
+            "answerable_declined": round(float((declined & yy).sum() / max(yy.sum(), 1)), 3),
+        }
+    return out
+
+
 def curve_table(p: np.ndarray, y: np.ndarray, corpora: list[str]) -> list[str]:
     lines = [
         "| threshold | declined: unanswerable (recall) | declined: answerable | precision of declining |",
@@ -148,34 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None and args.limit < len(y):
         keep = np.sort(np.random.default_rng(23).choice(len(y), size=args.limit, replace=False))
         x, y, corpora = x[keep], y[keep], [corpora[i] for i in keep]
-    held = out_of_fold(x, y, corpora)
-    calibration = calibrate(list(zip(held.tolist(), y.tolist(), strict=True)), MAX_FALSE_ABSTENTION)
-    w, b = fit(x, y)
-    threshold = calibration.threshold
-    by_corpus = {}
-    for corpus in sorted(set(corpora)):
-        mask = np.asarray([c == corpus for c in corpora])
-        yy, pp = y[mask], held[mask]
-        by_corpus[corpus] = {
-            "answerable": int(yy.sum()),
-            "unanswerable": int((~yy).sum()),
-            "unanswerable_declined": round(float(((pp < threshold) & ~yy).sum() / max((~yy).sum(), 1)), 3),
-            "answerable_declined": round(float(((pp < threshold) & yy).sum() / max(yy.sum(), 1)), 3),
-        }
+    w, b, threshold, held = fit_with_threshold(x, y, corpora)
+    by_corpus = declined_by_corpus(held, y, corpora, threshold)
     trained_on = {c: [f"{d.name}:{s or 'all'}" for d, s in v] for c, v in sets.items()}
     hx, hy, hc = collect(HELD_OUT, args.cache)
-    hp = probabilities(hx, w, b)
-    held_out = {}
-    for corpus in sorted(set(hc)):
-        mask = np.asarray([c == corpus for c in hc])
-        yy, pp = hy[mask], hp[mask]
-        held_out[corpus] = {
-            "answerable": int(yy.sum()),
-            "unanswerable": int((~yy).sum()),
-            "unanswerable_declined": round(float(((pp < threshold) & ~yy).sum() / max((~yy).sum(), 1)), 3),
-            "answerable_declined": round(float(((pp < threshold) & yy).sum() / max(yy.sum(), 1)), 3),
-        }
-        print(f"held out {corpus:22s} {held_out[corpus]}")
+    held_out = declined_by_corpus(probabilities(hx, w, b), hy, hc, threshold)
+    for corpus, counts in held_out.items():
+        print(f"held out {corpus:22s} {counts}")
     payload = {
         "threshold": threshold,
         "model": {"signals": list(SIGNALS), "weights": [round(float(v), 6) for v in w], "bias": round(b, 6)},

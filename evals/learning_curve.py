@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from evals import fit_abstention, train_ranker
-from evals.calibrate import MAX_FALSE_ABSTENTION, calibrate
 from evals.corpora import HELD_OUT, ROOT
 from rag.answering.abstaining import SIGNALS
 
@@ -60,17 +59,11 @@ def abstention_rows(sizes: list[int | None], cache: Path, exclude: tuple[str, ..
         else:
             keep = np.arange(len(y))
         xs, ys, cs = x[keep], y[keep], [corpora[i] for i in keep]
-        held = fit_abstention.out_of_fold(xs, ys, cs)
-        threshold = calibrate(list(zip(held.tolist(), ys.tolist(), strict=True)), MAX_FALSE_ABSTENTION).threshold
-        w, b = fit_abstention.fit(xs, ys)
-        p = fit_abstention.probabilities(hx, w, b)
-        cells = []
-        for corpus in names:
-            mask = np.asarray([c == corpus for c in hc])
-            yy, pp = hy[mask], p[mask]
-            declined_u = ((pp < threshold) & ~yy).sum() / max((~yy).sum(), 1)
-            declined_a = ((pp < threshold) & yy).sum() / max(yy.sum(), 1)
-            cells.append(f"{declined_u:.3f} / {declined_a:.3f}")
+        w, b, threshold, _ = fit_abstention.fit_with_threshold(xs, ys, cs)
+        declined = fit_abstention.declined_by_corpus(fit_abstention.probabilities(hx, w, b), hy, hc, threshold)
+        cells = [
+            f"{declined[c]['unanswerable_declined']:.3f} / {declined[c]['answerable_declined']:.3f}" for c in names
+        ]
         rows.append(f"| {len(ys)} | " + " | ".join(cells) + " |")
     header = "| questions | " + " | ".join(f"{c} unanswerable / answerable declined" for c in names) + " |"
     return [header, "|---|" + "---|" * len(names), *rows]

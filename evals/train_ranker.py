@@ -224,9 +224,7 @@ def collect(sets: dict[str, list[tuple[Path, str | None]]], cache: Path | None =
         if not datasets:
             continue
         key = hashlib.sha256(
-            json.dumps(
-                [FEATURES, corpus, [(str(d), s, d.stat().st_mtime) for d, s in datasets], reader_stamp()]
-            ).encode()
+            json.dumps([FEATURES, corpus, [(str(d), s, d.stat().st_mtime) for d, s in datasets]]).encode()
         ).hexdigest()[:16]
         stored = cache / f"{corpus}-{key}.pkl" if cache else None
         if stored is not None and stored.is_file():
@@ -245,17 +243,9 @@ def collect(sets: dict[str, list[tuple[Path, str | None]]], cache: Path | None =
 
 
 # The corpora the reader learned from (evals/train_reader.py): its score there is better than anywhere
-# else, so what weighs it (the ranker, the abstention model) is fitted on the other corpora.
+# else, so the abstention model, which weighs it, is fitted on the other corpora (by default, the
+# ranker's `--sets training|all` leave them out too, so the two fits compare).
 READER_CORPORA = ("civicactions-guidebook", "meltano-handbook", "turing-way")
-
-
-def reader_stamp() -> str:
-    """Which reader filled the reader feature: none (off or not shipped) or the weights file's hash."""
-    from rag.ranking.reader import READER_FILE
-
-    if Settings().reader == "off" or not READER_FILE.is_file():
-        return "off"
-    return hashlib.sha256(READER_FILE.read_bytes()).hexdigest()[:16]
 
 
 def training_sets(which: str, exclude: tuple[str, ...] = READER_CORPORA) -> dict[str, list[tuple[Path, str | None]]]:

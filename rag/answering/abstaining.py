@@ -58,5 +58,10 @@ class AbstentionModel:
         if not names or not set(names) <= set(SIGNALS):
             return None
         # A signal added since the model was fitted (the reader's, before a reader ships) weighs nothing.
-        weights = dict(zip(names, (float(w) for w in model["weights"]), strict=True))
-        return cls(np.asarray([weights.get(n, 0.0) for n in SIGNALS]), float(model["bias"]), float(data["threshold"]))
+        try:
+            weights = dict(zip(names, (float(w) for w in model["weights"]), strict=True))
+            return cls(
+                np.asarray([weights.get(n, 0.0) for n in SIGNALS]), float(model["bias"]), float(data["threshold"])
+            )
+        except (KeyError, TypeError, ValueError):
+            return None  # a damaged file: the similarity threshold decides, as with none

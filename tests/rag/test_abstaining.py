@@ -70,3 +70,22 @@ def test_fitting_weighs_the_signal_that_separates_the_classes() -> None:
     assert np.argmax(np.abs(w)) == SIGNALS.index("coverage") and w[SIGNALS.index("coverage")] > 0
     p = probabilities(x, w, b)
     assert p[y].mean() > 0.7 > p[~y].mean()
+
+
+def test_a_damaged_model_file_falls_back_to_the_threshold(tmp_path: Path) -> None:
+    damaged = tmp_path / "abstention.json"
+    damaged.write_text(
+        json.dumps({"threshold": 0.3, "model": {"signals": list(SIGNALS[:2]), "weights": [1.0]}}), encoding="utf-8"
+    )
+    assert AbstentionModel.load(damaged) is None
+
+
+def test_a_signal_added_since_the_fit_weighs_nothing(tmp_path: Path) -> None:
+    older = tmp_path / "abstention.json"
+    names = list(SIGNALS[:-1])
+    older.write_text(
+        json.dumps({"threshold": 0.3, "model": {"signals": names, "weights": [1.0] * len(names), "bias": 0.0}}),
+        encoding="utf-8",
+    )
+    model = AbstentionModel.load(older)
+    assert model is not None and model.weights[-1] == 0.0 and len(model.weights) == len(SIGNALS)

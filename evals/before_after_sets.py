@@ -15,6 +15,8 @@ METRICS = (
     "list_recall",
     "abstain_recall",
     "false_abstention",
+    "citation_support",
+    "answer_words_p50",
 )
 
 

@@ -25,7 +25,7 @@ from rag.answering.quoting import (
     unit_terms,
     whole_list,
 )
-from rag.answering.shapes import Asked, Outline, Shape, asks_about_a_section
+from rag.answering.shapes import Asked, Outline, Shape
 from rag.models import Answer, Chunk, Citation, RetrievedChunk, cite
 from rag.ranking.figures import ASKS_FOR_A_FIGURE, ASKS_FOR_A_PERCENTAGE, FIGURE
 from rag.reading.sentences import split_sentences
@@ -208,7 +208,7 @@ class ExtractiveAnswerer:
                 named = chunk.kind == "bullet" and bool(asked_terms & set(content_terms(heading)))
                 place = (chunk.source, chunk.section)
                 listed = (
-                    whole_list(question, passage, asked.outline)
+                    whole_list(question, passage, asked, named=True)
                     if asked is not None and named and place not in listed_already
                     else None
                 )
@@ -238,7 +238,7 @@ class ExtractiveAnswerer:
         if best.chunk.kind == "table_row" and self.config.shapes:
             # One row answers a question about one row; a superlative's runner-up is no answer to it.
             return "table", [QuoteGroup("", self.best_quotes(dense_question, [best]))]
-        if asked is not None and asked.section is None and asks_about_a_section(question):
+        if asked is not None and asked.section is None and asked.whole_part:
             # "What does the guide advise about …?" where no heading is named: the best passage's whole
             # unit (a paragraph cut at sentence ends comes back together), not its first piece alone.
             pieces = asked.outline.unit_of(best.chunk)

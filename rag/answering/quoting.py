@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rag.answering.shapes import (
-    LIST_CUE,
     MAX_LIST_ITEMS,
     SECTION_WORDS,
     Asked,
@@ -131,7 +130,7 @@ def list_asked(
         words = set(content_terms(question)) & set(content_terms(f"{path[-1]} {header}"))
         if words and words <= set(content_terms(best.chunk.text)):
             break
-        if not chunks or not asks_for_a_list(question, path[-1], outline.common):
+        if not chunks or not asks_for_a_list(asked, path[-1], question):
             break
         # One list under the heading (its other lines aside) is the list asked for, if the question
         # names it where it stands below the heading ("red flags" of a level are not its skills);
@@ -144,28 +143,33 @@ def list_asked(
                 break
             if first.kind == "table_row" and {row_label(c) for c in outline.run_of(first)} & asked.rows:
                 break  # the question names a row of this table: it is about that row
-            listed = whole_list(question, RetrievedChunk(first, best.score, best.dense_score), outline)
+            listed = whole_list(question, RetrievedChunk(first, best.score, best.dense_score), asked)
             return ("list", [listed]) if listed else None
-        if len(words) < 2 and not LIST_CUE.search(question):
+        if len(words) < 2 and asked.shape != "list":
             break
         return "section", section_groups(outline, (source, path), best.score)
-    listed = whole_list(question, best, outline, retrieved) if best.chunk.kind == "bullet" else None
+    listed = whole_list(question, best, asked, retrieved) if best.chunk.kind == "bullet" else None
     return ("list", [listed]) if listed else None
 
 
 def whole_list(
-    question: str, pick: RetrievedChunk, outline: Outline, retrieved: Sequence[RetrievedChunk] = ()
+    question: str,
+    pick: RetrievedChunk,
+    asked: Asked,
+    retrieved: Sequence[RetrievedChunk] = (),
+    named: bool = False,
 ) -> QuoteGroup | None:
     """Every item of `pick`'s list (bullets, or a table's rows), when it is an item of one and the
-    question asks for a list (of rows: without naming one of them). Two of its items among the first
-    `retrieved` passages say it is the list asked for, however the question words it ("warning
-    signs" for "Red Flags to Avoid")."""
+    question asks for that list: it asks for several items (`asks_for_a_list`), or a part of it names
+    the list by its heading (`named`). Two of its items among the first `retrieved` passages say it is
+    the list asked for, however the question words it ("warning signs" for "Red Flags to Avoid")."""
     chunk = pick.chunk
+    outline = asked.outline
     heading = " ".join((chunk.section[-1] if chunk.section else "", chunk.context))
     members = outline.list_items(chunk)
     place = (chunk.source, chunk.section, chunk.kind)
     siblings = sum((r.chunk.source, r.chunk.section, r.chunk.kind) == place for r in retrieved[:SIBLING_DEPTH]) >= 2
-    if chunk.kind not in ("bullet", "table_row") or not asks_for_a_list(question, heading, outline.common, siblings):
+    if chunk.kind not in ("bullet", "table_row") or not (named or asks_for_a_list(asked, heading, question, siblings)):
         return None
     if len(members) < 2:
         return None

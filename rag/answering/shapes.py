@@ -12,43 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rag.answering.asked_shape import SEVERAL
 from rag.models import Chunk
-from rag.reading.text import STOPWORDS, content_terms, raw_words
+from rag.reading.text import STOPWORDS, content_terms
 
 Shape = Literal["fact", "list", "section", "table", "comparison"]
 
-# A question that asks for several things: "list", "all", "what are", "give me" (but not "give me
-# one"), "examples of", "name the".
-LIST_CUE = re.compile(
-    r"\b(?:list|all\s+(?:of\s+)?the|every\s+(?:one|single)|enumerate|what\s+are|what're|which\s+are"
-    r"|give\s+me\s+(?!an?\b|one\b|a\s+single\b)|examples?\s+of|name\s+(?:the|some|a\s+few))\b",
-    re.IGNORECASE,
-)
-# Of those, the cues that ask for a whole list whatever it is called; the others ("what are the …",
-# "give me …") ask as often for one fact ("what are the growth prospects?") and need the list named.
-# ("all the" and "every one", not "all" alone: "do all engineers need a PhD?" asks for one fact.)
-STRONG_LIST_CUE = re.compile(
-    r"\b(?:list|all\s+(?:of\s+)?the|every\s+(?:one|single)|enumerate|examples?\s+of|name\s+(?:the|some|a\s+few))\b",
-    re.IGNORECASE,
-)
-# Plurals that are lists whatever their heading ("give me interview questions on …").
-LIST_NOUNS = frozenset({"question", "exampl", "option", "way", "step", "tip", "thing", "item", "type", "kind", "idea"})
-# "what perks", "which platforms", "what soft skills": a plural right after what/which asks for several.
-WHAT_PLURAL = re.compile(r"\b(?:what|which)\s+((?:[a-z-]+\s+){0,2}?)([a-z-]{3,}s)\b", re.IGNORECASE)
-AUXILIARIES = frozenset(
-    {"are", "were", "do", "does", "did", "should", "would", "could", "can", "will", "must", "might", "may"}
-)
-DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "our", "your", "my", "their", "its"})
-# A question about a part of the document as a whole, rather than one fact in it.
-SECTION_CUE = re.compile(
-    r"\b(?:look(?:ing)?\s+for\s+in|looks?\s+like|(?:what|why|how)\s+does\s+(?:the|this|our)\s+(?:guide|document|handbook|page)"
-    r"\s+(?:say|advise|recommend|suggest|describe|cover)"
-    r"|(?:tell|show)\s+me\s+(?:about|everything)|overview\s+of|summar(?:y|ise|ize)\s+(?:of\s+)?(?:the\s+)?"
-    r"|what\s+(?:is|are)\s+expected\s+(?:of|from)|expectations?\s+(?:for|of)|what\s+about\b"
-    r"|walk\s+me\s+through\s+(?:the|what)|what\s+(?:should|do|must)\s+(?:i|we)\s+(?:need\s+to\s+)?know\s+about"
-    r"|break\s+down\s+the|everything\s+(?:about|on)|guidance\s+(?:on|for|about)|rundown\s+(?:of|on))",
-    re.IGNORECASE,
-)
 # A list is shown whole up to this many items; beyond, the answer says how many more and where.
 MAX_LIST_ITEMS = 12
 # A part of the document is quoted up to about this many words; what does not fit is named by section.
@@ -65,49 +34,14 @@ def is_plural(word: str) -> bool:
     return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) and word not in STOPWORDS
 
 
-def asks_for_a_list(
-    question: str, heading: str, common: frozenset[str] = frozenset(), siblings_found: bool = False
-) -> bool:
-    """The question asks for several items: a cue that asks for a whole list ("list", "all"); a weaker
-    one ("what are", "give me", "what/which" before a plural) with the list named (a word of its
-    heading, or a plural such as "questions", or several of its items among the best passages:
-    `siblings_found`); or a plural word that names the list (its heading:
-    "responsibilities" for "Key Responsibilities"), other than the words most of the document uses
-    (`common`: "engineers" names no list of an engineering guide)."""
-    if STRONG_LIST_CUE.search(question):
-        return True
-    plurals = {w for w in raw_words(question) if is_plural(w)}
-    # A weaker cue asks for the list it names: by a word of its heading, or a plural that is a list.
-    names_it = (
-        siblings_found
-        or bool(set(content_terms(question)) & set(content_terms(heading)))
-        or any(set(content_terms(word)) & LIST_NOUNS for word in plurals)
-    )
-    if LIST_CUE.search(question):
-        return names_it
-    for match in WHAT_PLURAL.finditer(question):
-        between = match.group(1).split()
-        # "what soft skills" asks for several; "what do engineers earn" does not ("do" is no adjective).
-        if not is_plural(match.group(2)) or any(word.lower() in STOPWORDS for word in between):
-            continue
-        # A verb in -s is no plural: it ends the question after a noun ("what salary band applies?")
-        # or goes on to its object ("what remains the…"); a plural noun goes on to what is asked of it
-        # ("which platforms should…", "what perks come…") or stands alone ("which platforms?").
-        after = question[match.end() :].split(maxsplit=1)
-        following = after[0].lower().strip("?.!,") if after else ""
-        if following in DETERMINERS or (between and not following):
-            continue
-        # After a two-word noun phrase an -s word is its verb unless an auxiliary follows
-        # ("what general warning signs should…" asks for several; "what salary band applies for…" not).
-        if len(between) == 2 and following not in AUXILIARIES:
-            continue
-        return names_it
-    named = set(content_terms(heading)) - common
-    return any(set(content_terms(word)) & named for word in plurals)
-
-
-def asks_about_a_section(question: str) -> bool:
-    return bool(SECTION_CUE.search(question))
+def asks_for_a_list(asked: Asked, heading: str, question: str = "", siblings_found: bool = False) -> bool:
+    """The question asks for the several items of a list: the learned classifier reads it as asking
+    for a list or a procedure (`asked.shape`), and the list is the one asked for: its heading shares a
+    word of the question, or several of its items are among the best passages (`siblings_found`:
+    "warning signs" for "Red Flags to Avoid")."""
+    if asked.shape not in SEVERAL:
+        return False
+    return siblings_found or bool(set(content_terms(question)) & (set(content_terms(heading)) - asked.outline.common))
 
 
 @dataclass(frozen=True)
@@ -192,6 +126,13 @@ class Asked:
     # The question's words that few passages use ("fundamentals", "Seattle"): what a passage must
     # match to count as answering something in particular.
     rare: frozenset[str] = frozenset()
+    # The shape of answer it asks for, as the learned classifier read it (rag/answering/asked_shape.py).
+    shape: str = "fact"
+
+    @property
+    def whole_part(self) -> bool:
+        """It asks about a part of the document as a whole ("what should we look for in a senior?")."""
+        return self.shape == "section"
 
 
 def table_columns(header: str, rows: Sequence[str]) -> list[str]:

@@ -66,6 +66,18 @@ class DenseSearch:
             self.vectors[text] = vector
         return vector
 
+    def typed_vector(self, question: str) -> list[float]:
+        """The embedding of the question as typed, its common words and all: what the shape
+        classifier reads (rag/answering/asked_shape.py), since "list all" or "tell me about" say the
+        shape asked for. Kept for the question as `query_vector` is."""
+        key = "\x00typed " + question
+        vector = self.vectors.get(key)
+        if vector is None:
+            with stage("embed"):
+                vector = self.embed_model.get_text_embedding(question)
+            self.vectors[key] = vector
+        return vector
+
     def heading_similarity(self, question: str, indices: Sequence[int]) -> np.ndarray:
         """Cosine of the question with each candidate's heading path; a path is embedded the first
         time a candidate under it is ranked, then kept."""

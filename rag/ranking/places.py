@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.answering.shapes import SECTION_CUE, Asked, Outline, asks_about_a_section, is_plural
+from rag.answering.shapes import Asked, Outline, is_plural
 from rag.models import Chunk, RetrievedChunk
 from rag.ranking.bm25 import BM25Index
 from rag.ranking.counterpart import Counterparts
@@ -65,16 +65,18 @@ class Places:
             for word in words:
                 self.headings_with[word].append(key)
 
-    def asked_of_structure(self, question: str, retrieved: Sequence[RetrievedChunk] = ()) -> Asked:
+    def asked_of_structure(self, question: str, retrieved: Sequence[RetrievedChunk] = (), shape: str = "fact") -> Asked:
         """What `question` asks of the documents' structure (for the answer's shape): a part as a
-        whole, and the lists whose headings it names, best named first."""
+        whole (when the shape asked for, `shape`, is one), and the lists whose headings it names,
+        best named first."""
         rows = frozenset(
             member
             for group, member, _ in self.members.named(question, self.synonyms)
             if self.groups[group][0][0] == "table"
         )
         rare = frozenset(self.rare_terms(question))
-        return Asked(self.outline, self.section_asked(question, retrieved), self.headings_named(question), rows, rare)
+        section = self.section_asked(question, retrieved) if shape == "section" else None
+        return Asked(self.outline, section, self.headings_named(question), rows, rare, shape)
 
     def rare_terms(self, question: str) -> set[str]:
         return {term for term in content_terms(question) if self.rare(term)}
@@ -110,12 +112,8 @@ class Places:
     def section_asked(self, question: str, retrieved: Sequence[RetrievedChunk] = ()) -> HeadingKey | None:
         """The part of a document a question asks about as a whole ("what should we look for in a
         senior engineer?": the senior level's section): an alternative it names (a level, through the
-        domain's synonyms too), else the heading that shares most of its rarer words; None for a
-        question about one fact."""
-        if not asks_about_a_section(question):
-            return None
-        # The cue's own words ("what does the guide say") name no part of the guide.
-        question = SECTION_CUE.sub(" ", question)
+        domain's synonyms too), else the heading that shares most of its rarer words. Read only for a
+        question the shape classifier says asks about a part (`asked_of_structure`)."""
         for group, member, _ in sorted(self.named_rarely(question), key=lambda hit: hit[2]):
             key = self.groups[group][0]
             if key[0] == "heading":

@@ -18,6 +18,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from rag.answering.asked_shape import shared_shape_model
 from rag.answering.shapes import Asked, Outline
 from rag.models import Chunk, RetrievedChunk
 from rag.ranking.bm25 import BM25Index
@@ -138,6 +139,7 @@ class HybridRetriever(BaseRetriever):
         self.ranker = LinearRanker.load() or LinearRanker(PLAIN_FUSION)
         self.facts = PassageFacts.of(chunks, self.outline.list_items)
         self.reader = reader
+        self.shapes = shared_shape_model()
         self.dense = DenseSearch(
             vector_store,
             embed_model,
@@ -157,10 +159,11 @@ class HybridRetriever(BaseRetriever):
         retrieved, parts = self.search_parts(question, top_k, source, first)
         if self.reader is not None:
             retrieved = read_best(self.reader, question, retrieved)
+        shape = self.shapes.shape_of(self.dense.typed_vector(question)) if self.shapes is not None else "fact"
         return Ranking(
             retrieved,
             parts,
-            self.places.asked_of_structure(question, retrieved),
+            self.places.asked_of_structure(question, retrieved, shape),
             self.signals.of(question, retrieved),
             self.dense.query_text(question),
         )

@@ -8,12 +8,12 @@ import re
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from rag.answering.asked_shape import shared_shape_model
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.shapes import (
     MAX_LIST_ITEMS,
     Asked,
     Outline,
-    asks_about_a_section,
     asks_for_a_list,
     row_cells,
     table_columns,
@@ -29,37 +29,47 @@ SALARY_ROWS = [
 
 
 @pytest.mark.parametrize(
-    ("question", "heading", "expected"),
+    ("question", "shape"),
     [
-        ("What benefits should we offer?", "What We Offer", True),  # what + plural + auxiliary
-        ("Which platforms?", "Top Platforms", True),  # a plural alone
-        ("List the nice-to-have qualifications", "Nice-to-Have Qualifications", True),
-        ("what are the key responsibilities?", "Key Responsibilities", True),
-        ("Give me interview questions on ML", "Machine Learning Fundamentals", True),
-        ("Give me an interview question on regularization", "Machine Learning Fundamentals", False),
-        ("What salary band applies?", "Experience-Based Breakdown", False),  # a verb in -s
-        ("what remains the human engineer's job?", "Key Responsibilities", False),
-        ("What do engineers earn in Seattle?", "Regional Salary Data", False),  # "do" is no adjective
-        ("How much is the learning budget?", "What We Offer", False),
-        ("Which responsibilities come first?", "Key Responsibilities", True),
-        ("What are all the perks?", "What We Offer", True),
-        ("Do all AI engineers need a PhD?", "FAQ Section", False),
+        ("List the nice-to-have qualifications", "list"),
+        ("What are all the perks?", "list"),
+        ("What benefits should we offer?", "list"),
+        ("Give me interview questions on ML", "list"),
+        ("What should we look for in a senior AI engineer?", "list"),
+        ("steps to onboard a new hire", "procedure"),
+        ("how do I request time off?", "procedure"),
+        ("How much is the learning budget?", "fact"),
+        ("What salary band applies?", "fact"),
+        ("Do all AI engineers need a PhD?", "yesno"),
+        ("is a phd required", "yesno"),
+        ("which is better for a startup, a generalist or a specialist?", "comparison"),
+        ("What does the guide say about remote roles?", "section"),
     ],
 )
-def test_a_list_is_asked_for_by_cue_plural_or_heading(question: str, heading: str, expected: bool) -> None:
-    assert asks_for_a_list(question, heading) is expected
+def test_the_shape_asked_is_read_by_the_learned_classifier(
+    embed_model: BaseEmbedding, question: str, shape: str
+) -> None:
+    model = shared_shape_model()
+    assert model is not None, "the shape classifier ships with the package"
+    assert model.shape_of(embed_model.get_text_embedding(question)) == shape
+
+
+def test_a_list_is_asked_for_when_the_shape_is_several_and_the_heading_is_named() -> None:
+    asked = Asked(Outline.of([]), shape="list")
+    assert asks_for_a_list(asked, "Key Responsibilities", "what are the key responsibilities?")
+    # Several items asked, but of another list: the heading shares no word with the question.
+    assert not asks_for_a_list(asked, "Top Platforms", "what are the key responsibilities?")
+    # ... unless several of its items were found for the question.
+    assert asks_for_a_list(asked, "Red Flags to Avoid", "warning signs?", siblings_found=True)
+    # One fact asked: no list, whatever it names.
+    assert not asks_for_a_list(Asked(Outline.of([])), "Key Responsibilities", "the first key responsibility?")
 
 
 def test_words_the_whole_document_uses_name_no_list() -> None:
     # "engineers" would name "… for AI Engineers" in an engineering guide: common words are left out.
-    assert asks_for_a_list("Why do engineers matter?", "Top Platforms for AI Engineers")
-    assert not asks_for_a_list("Why do engineers matter?", "Top Platforms for AI Engineers", frozenset({"engin"}))
-
-
-def test_section_cues() -> None:
-    assert asks_about_a_section("What should we look for in a senior AI engineer?")
-    assert asks_about_a_section("What does the guide say about remote roles?")
-    assert not asks_about_a_section("What should we pay a senior AI engineer?")
+    assert asks_for_a_list(Asked(Outline.of([]), shape="list"), "Top Platforms for AI Engineers", "which engineers?")
+    common = Asked(Outline.of([], frozenset({"engin"})), shape="list")
+    assert not asks_for_a_list(common, "Top Platforms for AI Engineers", "which engineers?")
 
 
 def test_a_flattened_tables_columns_are_told_apart_by_what_its_rows_hold() -> None:
@@ -197,7 +207,9 @@ def test_a_long_list_is_shown_up_to_its_limit_and_says_how_many_more_and_where(e
         )
     answerer = ExtractiveAnswerer(embed_model, threshold=0.0)
     retrieved = [RetrievedChunk(items[4], 0.9, 0.9)]
-    answer = answerer.compose("q", "List all the tips", "List all the tips", retrieved, asked=Asked(Outline.of(items)))
+    answer = answerer.compose(
+        "q", "List all the tips", "List all the tips", retrieved, asked=Asked(Outline.of(items), shape="list")
+    )
     assert answer.shape == "list"
     lines = answer.answer.split("\n")
     assert lines[0] == "Tips:"

@@ -28,7 +28,6 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "no common-term stripping": ({"strip_common": False}, {}),
     "no domain synonyms": ({"synonyms": False}, {}),
     "dense query in the asker's words (not the domain's)": ({"guide_words": False}, {}),
-    "no superlatives over tables": ({"superlatives": False}, {}),
     "no per-part retrieval": ({"split_parts": False}, {}),
     "no passage per named alternative of another kind": ({"each_named": False}, {}),
     "no answer shapes": ({}, {"shapes": False}),

@@ -24,7 +24,7 @@ from evals.corpora import CORPORA, HELD_OUT, service_for
 from evals.dataset import load_dataset
 from evals.train_ranker import training_sets
 from rag.answering.abstaining import SIGNALS
-from rag.index.embedding import load_embed_model
+from rag.index.embedding import load_embed_model, model_identity
 from rag.settings import DEFAULT_THRESHOLD_FILE, Settings
 
 L2 = 0.05
@@ -81,9 +81,10 @@ def reader_stamp() -> str:
 
 
 def code_stamp() -> str:
-    """What the signals depend on besides the questions: the ranker's weights and the signal code."""
+    """What the signals depend on besides the questions: the ranker's weights, the signal code and
+    the embedder."""
     parts = [ROOT / "rag" / "ranking" / "weights.json", ROOT / "rag" / "ranking" / "signals.py"]
-    stamp = b"".join(p.read_bytes() for p in parts if p.is_file()) + reader_stamp().encode()
+    stamp = b"".join(p.read_bytes() for p in parts if p.is_file()) + (reader_stamp() + model_identity()).encode()
     return hashlib.sha256(stamp).hexdigest()
 
 

@@ -29,7 +29,7 @@ from scipy.optimize import minimize
 from evals.corpora import CORPORA, HELD_OUT, ROOT, TRAINING, TUNE, service_for
 from evals.dataset import load_dataset
 from evals.metrics import relevant_flags
-from rag.index.embedding import load_embed_model
+from rag.index.embedding import load_embed_model, model_identity
 from rag.ranking.features import FEATURES
 from rag.ranking.model import PLAIN_FUSION, WEIGHTS_FILE, LinearRanker
 from rag.ranking.retrieval import HybridRetriever
@@ -224,7 +224,14 @@ def collect(sets: dict[str, list[tuple[Path, str | None]]], cache: Path | None =
         if not datasets:
             continue
         key = hashlib.sha256(
-            json.dumps([FEATURES, corpus, [(str(d), s, d.stat().st_mtime) for d, s in datasets]]).encode()
+            json.dumps(
+                [
+                    FEATURES,
+                    corpus,
+                    [(str(d), s, d.stat().st_mtime) for d, s in datasets],
+                    model_identity(settings.embed_model),  # another embedder gives other candidates
+                ]
+            ).encode()
         ).hexdigest()[:16]
         stored = cache / f"{corpus}-{key}.pkl" if cache else None
         if stored is not None and stored.is_file():

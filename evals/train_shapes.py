@@ -28,6 +28,8 @@ NOT_SHAPES = frozenset({"followup", "unanswerable", ""})
 # Inverse regularisation strength of the logistic model, chosen on the validation corpus (C = 1, 4, 16
 # gave accuracy .670 / .675 / .662 there).
 STRENGTH = 4.0
+# Sample sizes of the learning curve.
+CURVE = (250, 500, 1000, 2000)
 
 
 def labelled(sets: dict[str, list[tuple[Path, str | None]]]) -> list[tuple[str, str]]:
@@ -62,6 +64,13 @@ def scores(model: ShapeModel, questions: list[tuple[str, str]], vectors: np.ndar
     }
 
 
+def row(label: str, s: dict[str, float]) -> str:
+    return (
+        f"| {label} | {s['n']:.0f} | {s['accuracy']:.3f} | {s['several precision']:.3f} / "
+        f"{s['several recall']:.3f} | {s['section recall']:.3f} |"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=SHAPE_FILE)
@@ -74,22 +83,36 @@ def main(argv: list[str] | None = None) -> int:
     model = fit(train, vectors)
     model.save(args.out)
     print(f"{len(train)} questions {dict(Counter(s for _, s in train))}; wrote {args.out}")
-    lines = ["| held-out set | n | accuracy | several: precision / recall | section recall |", "|---|---|---|---|---|"]
+    held = {}
     for name, sets in HELD_OUT.items():
         for path, split in sets:
             questions = labelled({name: [(path, split)]})
-            if not questions:
-                continue
-            held = np.asarray(embed_model.get_text_embedding_batch([q for q, _ in questions]))
-            s = scores(model, questions, held)
-            label = f"{path.stem}{f' ({split})' if split else ''}"
-            lines.append(
-                f"| {label} | {s['n']} | {s['accuracy']:.3f} | {s['several precision']:.3f} / "
-                f"{s['several recall']:.3f} | {s['section recall']:.3f} |"
-            )
+            if questions:
+                label = f"{path.stem}{f' ({split})' if split else ''}"
+                held[label] = (questions, np.asarray(embed_model.get_text_embedding_batch([q for q, _ in questions])))
+    lines = [
+        "| held-out set | n | accuracy | several: precision / recall | section recall |",
+        "|---|---|---|---|---|",
+        *(row(label, scores(model, q, v)) for label, (q, v) in held.items()),
+        "",
+        "Learning curve: accuracy (several: recall) held out against the number of questions fitted on",
+        "(a seeded sample of them):",
+        "",
+        "| questions | " + " | ".join(held) + " |",
+        "|---|" + "---|" * len(held),
+    ]
+    rng = np.random.default_rng(7)
+    for size in [*(n for n in CURVE if n < len(train)), len(train)]:
+        chosen = np.sort(rng.choice(len(train), size, replace=False))
+        part = fit([train[i] for i in chosen], vectors[chosen])
+        cells = [scores(part, q, v) for q, v in held.values()]
+        lines.append(
+            f"| {size} | " + " | ".join(f"{c['accuracy']:.3f} ({c['several recall']:.3f})" for c in cells) + " |"
+        )
     print("\n".join(lines))
     if args.report:
-        args.report.write_text("\n".join(lines) + "\n")
+        command = " ".join(["python -m evals.train_shapes", *(argv if argv is not None else sys.argv[1:])])
+        args.report.write_text(f"# The asked-shape classifier, held out\n\n`{command}`\n\n" + "\n".join(lines) + "\n")
     print(f"{time.perf_counter() - started:.0f} s")
     return 0
 

@@ -16,7 +16,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.answering.abstaining import AbstentionModel
 from rag.answering.answerers import Answerer, build_answerer
-from rag.errors import IndexUnavailable, InvalidQuestion, RagError
+from rag.errors import IndexMissing, IndexUnavailable, InvalidQuestion, RagError
 from rag.index.embedding import load_embed_model
 from rag.index.store import ChunkStore, connect, where
 from rag.models import Answer, RetrievedChunk
@@ -87,6 +87,13 @@ class QAService:
         """Open the active index version (raises IndexMissing / IndexUnavailable)."""
         store = self._store()
         version = store.require_active()
+        embedder = str(getattr(self.embed_model, "model_name", "") or "")
+        if version.embed_model and embedder and version.embed_model != embedder:
+            # Its vectors and this model's questions would not be comparable: every search would be noise.
+            raise IndexMissing(
+                f"the index in the {store.label} was embedded by another model ({version.embed_model}); "
+                "run `rag ingest` to embed it again"
+            )
         collection = store.collection(version.collection)
         try:
             chunks = sorted(store.stored_chunks(collection).values(), key=lambda c: (c.source, c.start))

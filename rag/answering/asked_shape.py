@@ -18,6 +18,8 @@ import numpy as np
 SHAPE_FILE = Path(__file__).with_name("shape_model.json")
 # Shapes whose answer is several items: the whole list, or the steps in order.
 SEVERAL = frozenset({"list", "procedure"})
+# Shapes whose answer is one thing: never a whole part of the document.
+ONE_THING = frozenset({"fact", "yesno", "table"})
 
 
 @dataclass(frozen=True)

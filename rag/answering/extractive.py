@@ -186,12 +186,13 @@ class ExtractiveAnswerer:
         passages that each carry their own headings)."""
         if not self.config.shapes:
             asked = None
-        if parts > 1 and asked is not None and asked.section is not None:
+        whole = (asked.section or asked.part) if asked is not None else None
+        if parts > 1 and asked is not None and whole is not None:
             # "What does a good mid-level engineer look like, and what would disqualify one?": when every
             # part lands in the part of the guide the question asks about, that part answers it.
-            source, path = asked.section
+            source, path = whole
             if all(r.chunk.source == source and r.chunk.section[: len(path)] == path for r in retrieved[:parts]):
-                found = section_groups(asked.outline, asked.section, retrieved[0].score)
+                found = section_groups(asked.outline, whole, retrieved[0].score)
                 if sum(len(group.quotes) for group in found) > 1:
                     return "section", self.keeping(retrieved[0], found, dense_question, asked)
         if parts > 1:
@@ -236,7 +237,7 @@ class ExtractiveAnswerer:
             if led is not None:
                 return "list", led
         if best.chunk.kind == "table_row" and self.config.shapes:
-            # One row answers a question about one row; a superlative's runner-up is no answer to it.
+            # One row answers a question about one row; a runner-up row is no answer to it.
             return "table", [QuoteGroup("", self.best_quotes(dense_question, [best]))]
         if asked is not None and asked.section is None and asked.whole_part:
             # "What does the guide advise about …?" where no heading is named: the best passage's whole
@@ -386,3 +387,4 @@ def abstention(query_id: str, question: str, retrieved: Sequence[RetrievedChunk]
     if sections:
         message += " The closest sections are: " + "; ".join(sections) + "."
     return Answer(query_id, question, message, False, [], list(retrieved))
+

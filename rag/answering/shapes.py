@@ -128,6 +128,10 @@ class Asked:
     rare: frozenset[str] = frozenset()
     # The shape of answer it asks for, as the learned classifier read it (rag/answering/asked_shape.py).
     shape: str = "fact"
+    # The part standing under an alternative it names ("a good mid-level engineer": that level's
+    # section), when it asks for more than one thing: a several-part question whose parts all land
+    # there is answered by that part.
+    part: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def whole_part(self) -> bool:

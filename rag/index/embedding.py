@@ -3,12 +3,17 @@ or a local folder named by `RAG_EMBED_MODEL`. Nothing is ever fetched from a mod
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.errors import ConfigurationError
+
+# The encoder layers fine-tuned here on questions over handbooks (`python -m evals.train_embedder`),
+# int8; the word embeddings are the packaged model's own.
+EMBEDDER_FILE = Path(__file__).with_name("embedder.int8.pt")
 
 
 def packaged_model_path() -> Path:
@@ -36,10 +41,49 @@ def load_embed_model(model_dir: Path | None = None, threads: int = 1) -> BaseEmb
     transformers_logging.disable_progress_bar()  # a weight-loading bar on every start is noise
     torch.set_num_threads(threads)
 
-    return HuggingFaceEmbedding(
+    embed_model = HuggingFaceEmbedding(
         model_name=str(path),
         device="cpu",
         normalize=True,
         embed_batch_size=64,
         local_files_only=True,
     )
+    if model_dir is None and EMBEDDER_FILE.is_file():
+        tune(embed_model, EMBEDDER_FILE)
+    return embed_model
+
+
+def tune(embed_model: BaseEmbedding, weights: Path) -> None:
+    """Put the fine-tuned encoder layers (int8, torch dynamic quantization) into the packaged model.
+    Its name then carries the weights' digest: an index records the name it was embedded with, and
+    one embedded with other weights is embedded again (rag/index/ingest.py)."""
+    import warnings
+
+    import torch
+
+    transformer = embed_model._model[0]  # type: ignore[attr-defined]  # sentence-transformers' first module
+    with warnings.catch_warnings():  # torch's notice that eager-mode quantization moves to torchao
+        warnings.simplefilter("ignore")
+        quantized = torch.ao.quantization.quantize_dynamic(
+            transformer.auto_model.eval(), {torch.nn.Linear}, dtype=torch.qint8
+        )
+        state = torch.load(weights, map_location="cpu", weights_only=False)
+        missing, unexpected = quantized.load_state_dict(state, strict=False)
+    if unexpected or any(not key.startswith("embeddings.") for key in missing):
+        raise ConfigurationError(f"{weights} does not fit the packaged embedder: {(unexpected or missing)[:3]}")
+    # sentence-transformers 5 reads its `model` (`auto_model` is a read-only alias); older ones `auto_model`.
+    setattr(transformer, "model" if hasattr(type(transformer), "auto_model") else "auto_model", quantized)
+    embed_model.model_name = f"{embed_model.model_name} tuned {weights_digest(weights)}"
+
+
+def weights_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def model_identity(model_dir: Path | None = None) -> str:
+    """The name `load_embed_model(model_dir)` gives its model, without loading it: what an index
+    built with it records."""
+    path = model_dir or packaged_model_path()
+    if model_dir is None and EMBEDDER_FILE.is_file():
+        return f"{path} tuned {weights_digest(EMBEDDER_FILE)}"
+    return str(path)

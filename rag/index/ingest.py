@@ -13,13 +13,14 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from rag.errors import CorpusError, IndexDamaged, IndexUnavailable, RagError
+from rag.index.embedding import model_identity
+from rag.index.ingest_lease import server_ingest_lease
+from rag.index.store import ChunkStore, IndexVersion, connect, release_client, where
+from rag.models import Chunk
 from rag.reading.chunking import chunk_documents
 from rag.reading.documents import load_documents
-from rag.errors import CorpusError, IndexDamaged, IndexUnavailable, RagError
-from rag.index.ingest_lease import server_ingest_lease
-from rag.models import Chunk
 from rag.settings import Settings
-from rag.index.store import ChunkStore, IndexVersion, connect, release_client, where
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,13 @@ def same_placement(a: Chunk, b: Chunk) -> bool:
 EmbedModelSource = BaseEmbedding | Callable[[], BaseEmbedding]
 
 
+def embedder_name(embed_model: EmbedModelSource, settings: Settings) -> str:
+    """The name of the model that embeds (or, for a factory not yet called, will embed) this index."""
+    if isinstance(embed_model, BaseEmbedding):
+        return str(getattr(embed_model, "model_name", "") or "unnamed embedder")
+    return model_identity(settings.embed_model)
+
+
 def ingest(
     settings: Settings,
     embed_model: EmbedModelSource,
@@ -139,14 +147,17 @@ def ingest(
         updated = [c for c in kept if not same_placement(c, stored[c.chunk_id])]
         removed = [cid for cid in stored if cid not in wanted]
         unchanged = len(kept) - len(updated)
-        if active and not rebuild and not added and not updated and not removed:
+        identity = embedder_name(embed_model, settings)
+        # Vectors of another embedder (an index built before the fine-tuned one shipped) are not kept.
+        other_model = bool(active and active.embed_model and active.embed_model != identity)
+        if active and not rebuild and not other_model and not added and not updated and not removed:
             return IngestReport(0, 0, 0, unchanged, 0, active.collection, switched=False)
 
         try:
             stage("embedding")
             embeddings = (
                 store.embeddings_of(store.collection(active.collection), [c.chunk_id for c in kept])
-                if kept and active
+                if kept and active and not other_model
                 else {}
             )
             to_embed = [c for c in wanted.values() if c.chunk_id not in embeddings]
@@ -162,11 +173,7 @@ def ingest(
             stage("writing")  # announced once the new collection exists, so a kill here leaves one behind
             store.write(collection, list(wanted.values()), embeddings)
             stage("switching")
-            store.activate(
-                collection,
-                active.collection if active else None,
-                str(getattr(embed_model, "model_name", "") or settings.embed_model or "all-MiniLM-L6-v2"),
-            )
+            store.activate(collection, active.collection if active else None, identity)
             store.drop_stale({collection.name, active.collection} if active else {collection.name})
         except RagError:
             raise

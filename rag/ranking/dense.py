@@ -17,6 +17,8 @@ from rag.ranking.lexicon import SynonymGroup, in_guide_words, strip_common_words
 
 # Question embeddings kept for searches of the same text (see `query_vector`).
 QUERY_VECTORS_KEPT = 64
+# Where the question as typed is kept among them (`typed_vector`).
+TYPED = "\x00typed "
 
 
 class DenseSearch:
@@ -54,29 +56,35 @@ class DenseSearch:
 
     def query_vector(self, question: str) -> list[float]:
         """The question's embedding. Kept while one question is searched (see `search_parts`): it is
-        searched several times (a superlative's second pass, the ranker's heading similarity) and
+        searched several times (the ranker's heading similarity, a follow-up's earlier turn) and
         embedding is most of a search's cost."""
         text = self.query_text(question)
         vector = self.vectors.get(text)
         if vector is None:
-            with stage("embed"):
-                vector = self.embed_model.get_query_embedding(text)
-            if len(self.vectors) >= QUERY_VECTORS_KEPT:
-                self.vectors.pop(next(iter(self.vectors)))
-            self.vectors[text] = vector
+            self.embed(text, question)
+            vector = self.vectors[text]
         return vector
 
     def typed_vector(self, question: str) -> list[float]:
         """The embedding of the question as typed, its common words and all: what the shape
         classifier reads (rag/answering/asked_shape.py), since "list all" or "tell me about" say the
-        shape asked for. Kept for the question as `query_vector` is."""
-        key = "\x00typed " + question
-        vector = self.vectors.get(key)
-        if vector is None:
-            with stage("embed"):
-                vector = self.embed_model.get_text_embedding(question)
-            self.vectors[key] = vector
-        return vector
+        shape asked for. Embedded in one batch with `query_vector`'s text, which costs a fraction of
+        a second pass."""
+        key = TYPED + question
+        if key not in self.vectors:
+            self.embed(self.query_text(question), question)
+        return self.vectors[key]
+
+    def embed(self, text: str, question: str) -> None:
+        """Embed the search text and the question as typed together, and keep both."""
+        texts = list(dict.fromkeys([text, question]))
+        with stage("embed"):
+            vectors = self.embed_model.get_text_embedding_batch(texts)
+        while len(self.vectors) >= QUERY_VECTORS_KEPT:
+            self.vectors.pop(next(iter(self.vectors)))
+        by_text = dict(zip(texts, vectors, strict=True))
+        self.vectors[text] = by_text[text]
+        self.vectors[TYPED + question] = by_text[question]
 
     def heading_similarity(self, question: str, indices: Sequence[int]) -> np.ndarray:
         """Cosine of the question with each candidate's heading path; a path is embedded the first

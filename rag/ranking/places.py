@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.answering.asked_shape import ONE_THING
 from rag.answering.shapes import Asked, Outline, is_plural
 from rag.models import Chunk, RetrievedChunk
 from rag.ranking.bm25 import BM25Index
@@ -67,8 +68,8 @@ class Places:
 
     def asked_of_structure(self, question: str, retrieved: Sequence[RetrievedChunk] = (), shape: str = "fact") -> Asked:
         """What `question` asks of the documents' structure (for the answer's shape): a part as a
-        whole (when the shape asked for, `shape`, is one), and the lists whose headings it names,
-        best named first."""
+        whole (when the shape asked for, `shape`, is a part), the part it names (unless it asks for one
+        thing), and the lists whose headings it names, best named first."""
         rows = frozenset(
             member
             for group, member, _ in self.members.named(question, self.synonyms)
@@ -76,7 +77,8 @@ class Places:
         )
         rare = frozenset(self.rare_terms(question))
         section = self.section_asked(question, retrieved) if shape == "section" else None
-        return Asked(self.outline, section, self.headings_named(question), rows, rare, shape)
+        part = self.part_named(question) if shape not in ONE_THING else None
+        return Asked(self.outline, section, self.headings_named(question), rows, rare, shape, part)
 
     def rare_terms(self, question: str) -> set[str]:
         return {term for term in content_terms(question) if self.rare(term)}
@@ -109,16 +111,24 @@ class Places:
         order = {key: i for i, key in enumerate(self.heading_words)}
         return tuple((source, path) for _, source, path in sorted(specific, key=lambda h: (-h[0], order[(h[1], h[2])])))
 
-    def section_asked(self, question: str, retrieved: Sequence[RetrievedChunk] = ()) -> HeadingKey | None:
-        """The part of a document a question asks about as a whole ("what should we look for in a
-        senior engineer?": the senior level's section): an alternative it names (a level, through the
-        domain's synonyms too), else the heading that shares most of its rarer words. Read only for a
-        question the shape classifier says asks about a part (`asked_of_structure`)."""
+    def part_named(self, question: str) -> HeadingKey | None:
+        """The part of a document standing under an alternative the question names (a level, through
+        the domain's synonyms too): "a senior engineer" names the senior level's section."""
         for group, member, _ in sorted(self.named_rarely(question), key=lambda hit: hit[2]):
             key = self.groups[group][0]
             if key[0] == "heading":
                 source, *path = key[1:]
                 return str(source), (*(str(p) for p in path), member)
+        return None
+
+    def section_asked(self, question: str, retrieved: Sequence[RetrievedChunk] = ()) -> HeadingKey | None:
+        """The part of a document a question asks about as a whole ("what should we look for in a
+        senior engineer?": the senior level's section): an alternative it names (a level, through the
+        domain's synonyms too), else the heading that shares most of its rarer words. Read only for a
+        question the shape classifier says asks about a part (`asked_of_structure`)."""
+        named = self.part_named(question)
+        if named is not None:
+            return named
         # Else the heading sharing most of the question's words that are rare outside it, among those a passage found for
         # the question stands under (a heading no passage was found under is named in passing), the
         # one holding the best-ranked passage first.

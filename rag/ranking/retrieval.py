@@ -1,9 +1,8 @@
 """Where a question is ranked: a dense search (Chroma) and BM25 over the same chunks each give their
 candidates, every candidate gets its feature row (rag/ranking/features.py) and one learned function
 scores them (rag/ranking/model.py). Written as a llama-index retriever so it composes with llama-index
-tooling. Two rules act on the documents' structure around the scoring: a several-part question is
-ranked part by part (rag/ranking/parts.py), and a superlative over a table leads with its extreme row
-(rag/ranking/superlative.py); a follow-up that swaps an alternative leads with the counterpart of
+tooling. Rules act on the documents' structure around the scoring: a several-part question is
+ranked part by part (rag/ranking/parts.py); a follow-up that swaps an alternative leads with the counterpart of
 where the earlier turn landed (rag/ranking/counterpart.py). `rank` is the one entry of a question:
 its ranking, what it asks of the structure and the abstention signals, in one pass."""
 
@@ -39,7 +38,6 @@ from rag.ranking.places import Places
 from rag.ranking.preview import about_the_document, sums_up_the_subject
 from rag.ranking.reader import Reader, read_best
 from rag.ranking.signals import AbstentionSignals
-from rag.ranking.superlative import extreme_row_id, set_aside_phrases
 from rag.reading.text import content_terms
 
 # A chunk ranked first by request scores this share above the best other (see `search`).
@@ -63,9 +61,6 @@ class RetrievalConfig:
     guide_words: bool = True  # the embedder reads domain-vocabulary phrases in the corpus's own words
     counterparts: bool = True  # a follow-up that swaps an alternative leads with the counterpart
     split_parts: bool = True  # several-part questions are retrieved part by part
-    # "Which metro pays the most?": when the best chunk is a table row, the row at the extreme of the
-    # figure the question compares is ranked first (rag/ranking/superlative.py).
-    superlatives: bool = True
     # A question naming alternatives of several kinds gets a passage for each (`each_named_answered`).
     each_named: bool = True
     section_weight: float = 0.5  # BM25 weight of heading/context words relative to the quoted text
@@ -195,12 +190,6 @@ class HybridRetriever(BaseRetriever):
         parts = split_parts(question, self.members, self.synonyms) if self.config.split_parts else [question]
         if len(parts) == 1:
             ranking = self.search(question, top_k, source, first)
-            if first is None and ranking and self.config.superlatives:
-                # Once per question, not per part: "Austin or Denver: which pays most?" is answered
-                # from both rows, not from the best-paid row of the whole table.
-                extreme = extreme_row_id(question, ranking[0].chunk, self.counterparts, set_aside_phrases(question))
-                if extreme is not None and extreme != ranking[0].chunk.chunk_id:
-                    ranking = self.search(question, top_k, source, extreme)
             if self.config.each_named:
                 return self.places.each_named_answered(question, ranking)
             return ranking, 1

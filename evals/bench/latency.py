@@ -34,7 +34,7 @@ from evals.bench.report import REPORTS, write_report
 from evals.bench.served import RagServe
 from evals.bench.stats import Timing, fmt, paired_ratio, table, verdict
 from evals.bench.workload import golden_questions
-from rag.index.embedding import load_embed_model
+from rag.index.embedding import load_embed_model, packaged_model_path
 from rag.index.store import ChunkStore, connect, where
 from rag.operations.timing import traced
 from rag.ranking.reader import READ_DEPTH, shared_reader
@@ -122,8 +122,19 @@ def main(argv: list[str] | None = None) -> int:
             for name, seconds in trace.stages.items():
                 stages.setdefault(name, []).append(seconds * 1000)
 
+        # What the fine-tuned embedder costs: the question embedded by the packaged model as it ships
+        # (fp32) and by the fine-tuned int8 one, and the two texts the service embeds in one batch
+        # (the search text and the question as typed, which the shape classifier reads).
+        packaged = load_embed_model(packaged_model_path())
+        retriever = uncached.index().retriever
+
         modes: dict[str, Callable[[str], object]] = {
             FLOOR: floor,
+            "embed only: packaged fp32 model": packaged.get_query_embedding,
+            "embed only: fine-tuned int8 model (shipped)": embed_model.get_query_embedding,
+            "embed only: search text + question as typed, one batch (shipped)": lambda q: (
+                embed_model.get_text_embedding_batch([retriever.dense.query_text(q), q])
+            ),
             "in-process QAService.retrieve": lambda q: uncached.retrieve(q, k),
             "in-process QAService.ask": ask_traced,
             **llamaindex_retrievers(settings.corpus_dir, embed_model, k),

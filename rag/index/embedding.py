@@ -54,26 +54,36 @@ def load_embed_model(model_dir: Path | None = None, threads: int = 1) -> BaseEmb
 
 
 def tune(embed_model: BaseEmbedding, weights: Path) -> None:
-    """Put the fine-tuned encoder layers (int8, torch dynamic quantization) into the packaged model.
-    Its name then carries the weights' digest: an index records the name it was embedded with, and
-    one embedded with other weights is embedded again (rag/index/ingest.py)."""
+    """Put the fine-tuned encoder layers into the packaged model. They ship int8 (torch dynamic
+    quantization: small) and are computed in fp32: int8 activations are quantized per call over the
+    whole batch, so a text's vector would depend on the texts embedded with it (cosine .96 between the
+    same question alone and beside another), and a chunk's on its ingest batch. Its name then carries
+    the weights' digest: an index records the name it was embedded with, and one embedded with other
+    weights is embedded again (rag/index/ingest.py)."""
+    import copy
     import warnings
 
     import torch
 
     transformer = embed_model._model[0]  # type: ignore[attr-defined]  # sentence-transformers' first module
-    with warnings.catch_warnings():  # torch's notice that eager-mode quantization moves to torchao
+    model = transformer.auto_model.eval()
+    with warnings.catch_warnings():  # torch's notices that eager-mode quantization moves to torchao
         warnings.simplefilter("ignore")
-        quantized = torch.ao.quantization.quantize_dynamic(
-            transformer.auto_model.eval(), {torch.nn.Linear}, dtype=torch.qint8
-        )
+        shipped = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
         state = torch.load(weights, map_location="cpu", weights_only=False)
-        missing, unexpected = quantized.load_state_dict(state, strict=False)
-    if unexpected or any(not key.startswith("embeddings.") for key in missing):
-        raise ConfigurationError(f"{weights} does not fit the packaged embedder: {(unexpected or missing)[:3]}")
-    # sentence-transformers 5 reads its `model` (`auto_model` is a read-only alias); older ones `auto_model`.
-    setattr(transformer, "model" if hasattr(type(transformer), "auto_model") else "auto_model", quantized)
-    embed_model.model_name = f"{embed_model.model_name} tuned {weights_digest(weights)}"
+        missing, unexpected = shipped.load_state_dict(state, strict=False)
+        if unexpected or any(not key.startswith("embeddings.") for key in missing):
+            raise ConfigurationError(f"{weights} does not fit the packaged embedder: {(unexpected or missing)[:3]}")
+        with torch.no_grad():
+            for name, module in shipped.named_modules():
+                if isinstance(module, torch.ao.nn.quantized.dynamic.Linear):
+                    target = model.get_submodule(name)
+                    target.weight.copy_(module.weight().dequantize())
+                    target.bias.copy_(module.bias())
+            plain = {k: v for k, v in state.items() if isinstance(v, torch.Tensor) and not v.is_quantized}
+            plain = {k: v for k, v in plain.items() if not k.endswith((".scale", ".zero_point"))}
+            model.load_state_dict(plain, strict=False)
+    embed_model.model_name = f"{embed_model.model_name} tuned {weights_digest(weights)} fp32"
 
 
 def weights_digest(path: Path) -> str:
@@ -85,5 +95,5 @@ def model_identity(model_dir: Path | None = None) -> str:
     built with it records."""
     path = model_dir or packaged_model_path()
     if model_dir is None and EMBEDDER_FILE.is_file():
-        return f"{path} tuned {weights_digest(EMBEDDER_FILE)}"
+        return f"{path} tuned {weights_digest(EMBEDDER_FILE)} fp32"
     return str(path)

@@ -171,9 +171,11 @@ class HybridRetriever(BaseRetriever):
         ("Remote/Hybrid Work") the follow-up asks for."""
         if not self.config.counterparts:
             return None
-        found, parts = self.search_parts(earlier, EARLIER_CANDIDATES, source)
-        if parts > 1:
-            return None
+        if self.config.split_parts and len(split_parts(earlier, self.members, self.synonyms)) > 1:
+            return None  # several places at once: no one of them to take the counterpart of
+        # (Its count of parts is not asked: a named alternative's passage counts as one, and that
+        # passage, "Senior Level › Red Flags" for "red flags for a senior", is the one to swap.)
+        found, _ = self.search_parts(earlier, EARLIER_CANDIDATES, source)
         for candidate in found:
             counterpart = self.counterparts.find(candidate.chunk, question)
             if counterpart is not None:

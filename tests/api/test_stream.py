@@ -73,10 +73,10 @@ def test_follow_up_in_a_conversation_lands_on_the_seattle_row(client: TestClient
     assert follow_up["citations"][0]["quote"].startswith("Seattle $160,000 - $220,000")
     # A follow-up borrows the earlier subject (salary) only inside its conversation.
     stream(client, question="What's the salary for an entry-level AI engineer?", conversation_id="stream-level")
-    within = stream(client, question="what about mid-level?", conversation_id="stream-level")[-1][1]
-    assert within["citations"][0]["quote"].startswith("Mid-Level (3-5 years): $130,000 - $180,000")
-    alone = stream(client, question="what about mid-level?")[-1][1]
-    assert not (alone["citations"] and "$130,000 - $180,000" in alone["citations"][0]["quote"])
+    within = stream(client, question="what about seniors?", conversation_id="stream-level")[-1][1]
+    assert within["citations"][0]["quote"].startswith("Senior Level (5+ years): $160,000 - $200,000+")
+    alone = stream(client, question="what about seniors?")[-1][1]
+    assert not (alone["citations"] and "$160,000 - $200,000+" in alone["citations"][0]["quote"])
 
 
 def test_off_topic_question_streams_an_abstention(client: TestClient) -> None:

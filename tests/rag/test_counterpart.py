@@ -97,8 +97,10 @@ def test_a_chain_of_follow_ups_walks_the_levels(service: QAService) -> None:
     """Each turn is resolved against the ones before it, as a conversation's stored turns are."""
     history: list[str] = []
     landed = []
+    # (The first turn as the README asks it: "What are the red flags for a senior AI engineer
+    # candidate?" now ranks the general "Red Flags to Avoid" list first, the senior level's second.)
     for question in (
-        "What are the red flags for a senior AI engineer candidate?",
+        "what are the red flags for a senior hire?",
         "and for juniors?",
         "and mid-level?",
     ):

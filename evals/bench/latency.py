@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         modes: dict[str, Callable[[str], object]] = {
             FLOOR: floor,
             "embed only: packaged fp32 model": packaged.get_query_embedding,
-            "embed only: fine-tuned int8 model (shipped)": embed_model.get_query_embedding,
+            "embed only: fine-tuned model, int8 weights computed in fp32 (shipped)": embed_model.get_query_embedding,
             "embed only: search text + question as typed, one batch (shipped)": lambda q: (
                 embed_model.get_text_embedding_batch([retriever.dense.query_text(q), q])
             ),

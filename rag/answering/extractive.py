@@ -387,4 +387,3 @@ def abstention(query_id: str, question: str, retrieved: Sequence[RetrievedChunk]
     if sections:
         message += " The closest sections are: " + "; ".join(sections) + "."
     return Answer(query_id, question, message, False, [], list(retrieved))
-

@@ -60,29 +60,33 @@ def tune(embed_model: BaseEmbedding, weights: Path) -> None:
     same question alone and beside another), and a chunk's on its ingest batch. Its name then carries
     the weights' digest: an index records the name it was embedded with, and one embedded with other
     weights is embedded again (rag/index/ingest.py)."""
-    import copy
     import warnings
 
     import torch
 
     transformer = embed_model._model[0]  # type: ignore[attr-defined]  # sentence-transformers' first module
     model = transformer.auto_model.eval()
-    with warnings.catch_warnings():  # torch's notices that eager-mode quantization moves to torchao
+    packed = "._packed_params._packed_params"  # a dynamically quantized linear layer's (weight, bias)
+    with warnings.catch_warnings():  # torch's notices that quantized tensors move to torchao
         warnings.simplefilter("ignore")
-        shipped = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
         state = torch.load(weights, map_location="cpu", weights_only=False)
-        missing, unexpected = shipped.load_state_dict(state, strict=False)
-        if unexpected or any(not key.startswith("embeddings.") for key in missing):
-            raise ConfigurationError(f"{weights} does not fit the packaged embedder: {(unexpected or missing)[:3]}")
+        layers = {key[: -len(packed)]: value for key, value in state.items() if key.endswith(packed)}
+        plain = {k: v for k, v in state.items() if isinstance(v, torch.Tensor) and not v.is_quantized}
+        plain = {k: v for k, v in plain.items() if not k.endswith((".scale", ".zero_point"))}
+        expected = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+        expected = {name for name in expected if not name.startswith("embeddings.")}
+        if set(layers) != expected:
+            raise ConfigurationError(
+                f"{weights} does not fit the packaged embedder: {sorted(set(layers) ^ expected)[:3]}"
+            )
         with torch.no_grad():
-            for name, module in shipped.named_modules():
-                if isinstance(module, torch.ao.nn.quantized.dynamic.Linear):
-                    target = model.get_submodule(name)
-                    target.weight.copy_(module.weight().dequantize())
-                    target.bias.copy_(module.bias())
-            plain = {k: v for k, v in state.items() if isinstance(v, torch.Tensor) and not v.is_quantized}
-            plain = {k: v for k, v in plain.items() if not k.endswith((".scale", ".zero_point"))}
-            model.load_state_dict(plain, strict=False)
+            for name, (weight, bias) in layers.items():
+                target = model.get_submodule(name)
+                target.weight.copy_(weight.dequantize())
+                target.bias.copy_(bias)
+            _, unexpected = model.load_state_dict(plain, strict=False)
+        if unexpected:
+            raise ConfigurationError(f"{weights} does not fit the packaged embedder: {unexpected[:3]}")
     embed_model.model_name = f"{embed_model.model_name} tuned {weights_digest(weights)} fp32"
 
 

@@ -122,7 +122,7 @@ class Places:
         return None
 
     def section_asked(self, question: str, retrieved: Sequence[RetrievedChunk] = ()) -> HeadingKey | None:
-        """The part of a document a question asks about as a whole ("what should we look for in a
+        """The part of a document a question asks about as a whole ("what does the guide say about a
         senior engineer?": the senior level's section): an alternative it names (a level, through the
         domain's synonyms too), else the heading that shares most of its rarer words. Read only for a
         question the shape classifier says asks about a part (`asked_of_structure`)."""

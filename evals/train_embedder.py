@@ -1,13 +1,13 @@
 """Fine-tune the packaged embedder (all-MiniLM-L6-v2) on the questions written over the training
-corpora: contrastive, each question against its evidence passage, the other questions' passages of
-its batch and a hard negative mined by today's ranker from the same document. One seeded command
-that prints its time:
+corpora (and, with `--sets all`, the read sets of the guide and 18F): contrastive, each question
+against its evidence passage, the other questions' passages of its batch and a hard negative mined
+by today's ranker from the same document. One seeded command that prints its time:
 
-    python -m evals.train_embedder [--minutes 40] [--out DIR] [--evaluate-only]
+    python -m evals.train_embedder [--minutes 60] [--epochs 2] [--sets all] [--out FILE] [--evaluate-only]
 
-It learns no new head and costs nothing at query time; it means a re-index. Before and after, it
-reports dense-only retrieval (hit@1, hit@5, MRR@10 of the first passage holding the evidence) on the
-corpora it never read: the validation corpus, 18F's held-out split and the guide's blind sets."""
+It learns no new head and costs nothing more at query time; it means a re-index. Before and after,
+it reports dense-only retrieval (hit@1, hit@5, MRR@10 of the first passage holding the evidence) on
+questions it never read: the validation corpus, 18F's held-out split and the guide's blind sets."""
 
 from __future__ import annotations
 
@@ -182,7 +182,7 @@ def packaged_encoder() -> Encoder:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=40.0)
+    parser.add_argument("--minutes", type=float, default=60.0, help="training stops after this long")
     parser.add_argument("--out", type=Path, default=EMBEDDER_FILE)
     parser.add_argument("--sets", choices=("training", "all"), default="all", help="all: and the read sets")
     parser.add_argument("--epochs", type=int, default=2)

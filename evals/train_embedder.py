@@ -23,6 +23,7 @@ import numpy as np
 from evals.corpora import CORPORA, HELD_OUT, ROOT, TRAINING, TUNE, service_for
 from evals.dataset import load_dataset
 from evals.metrics import relevant_flags
+from evals.training_loop import optimise, report
 from rag.index.embedding import EMBEDDER_FILE, load_embed_model, packaged_model_path
 from rag.settings import Settings
 
@@ -158,17 +159,8 @@ def train(triplets: list[tuple[str, str, str]], minutes: float, started: float, 
         same = torch.tensor([[t == p and j != i for j, t in enumerate(texts)] for i, (_, p, _) in enumerate(chunk)])
         logits = logits.masked_fill(same, -1e4)
         loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(chunk)))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        running.append(float(loss.detach()))
-        if step % 20 == 0:
-            print(
-                f"step {step}/{steps} loss {np.mean(running[-20:]):.4f} {time.perf_counter() - started:.0f} s",
-                flush=True,
-            )
+        optimise(loss, trainable, optimizer, schedule, running)
+        report(step, steps, running, started, 20)
     model.eval()
     return encoder
 

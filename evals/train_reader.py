@@ -24,6 +24,7 @@ from evals.corpora import CORPORA, TRAINING, service_for
 from evals.dataset import load_dataset
 from evals.metrics import relevant_flags
 from evals.train_ranker import READER_CORPORA
+from evals.training_loop import optimise, report
 from rag.index.embedding import load_embed_model, packaged_model_path
 from rag.ranking.reader import MAX_TOKENS, READER_FILE, ReaderModel, passage_text
 from rag.settings import Settings
@@ -120,24 +121,15 @@ def train(pairs: list[tuple[str, str, float]], minutes: float, out: Path, starte
     print(f"held-out pair AUC before training: {held_out_auc():.3f}", flush=True)
     model.train()
     deadline = started + minutes * 60
-    running = []
+    running: list[float] = []
     for step in range(steps):
         if time.perf_counter() > deadline:
             print(f"time budget reached after {step} of {steps} steps", flush=True)
             break
         encoded, labels = batch_of(train[step * BATCH : (step + 1) * BATCH])
         loss = loss_fn(model(**encoded), labels)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        running.append(float(loss.detach()))
-        if step % 50 == 0:
-            print(
-                f"step {step}/{steps} loss {np.mean(running[-50:]):.4f} {time.perf_counter() - started:.0f} s",
-                flush=True,
-            )
+        optimise(loss, trainable, optimizer, schedule, running)
+        report(step, steps, running, started, 50)
     print(f"held-out pair AUC after training (fp32): {held_out_auc():.3f}", flush=True)
     model.eval()
     quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -135,7 +135,7 @@ class Asked:
 
     @property
     def whole_part(self) -> bool:
-        """It asks about a part of the document as a whole ("what should we look for in a senior?")."""
+        """It asks about a part of the document as a whole ("what does the guide say about remote roles?")."""
         return self.shape == "section"
 
 
